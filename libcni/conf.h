@@ -1,0 +1,44 @@
+// The network configuration on stdin: common keys, prevResult, runtimeConfig, args.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcni/json.h"
+#include "libcni/types.h"
+
+namespace zl::cni {
+
+struct Attachment {
+  std::string container_id, ifname;
+  bool operator==(const Attachment&) const = default;
+};
+
+struct NetConf {
+  std::string raw;  // the bytes as received; delegates get them unchanged
+  std::unique_ptr<rapidjson::Document> doc;
+  std::string cni_version, name, type;
+  const JVal* ipam = nullptr;            // "ipam" object, if any
+  std::string ipam_type;                 // ipam.type
+  const JVal* runtime_config = nullptr;  // "runtimeConfig" object, if any
+  const JVal* args = nullptr;            // "args" object, if any
+  std::optional<CniResult> prev_result;
+  Dns dns;
+  std::vector<Attachment> valid_attachments;  // GC: cni.dev/valid-attachments
+  bool has_valid_attachments = false;
+
+  const JVal& root() const { return *doc; }
+};
+
+// Parses and validates the common keys (code 6 malformed, 1 version, 7 invalid).
+// `command` decides what is required: GC wants the valid-attachments list.
+Result<NetConf> parse_netconf(std::string raw, bool for_gc = false);
+
+// Strings from args.cni.<key> (e.g. "ips") — [] when absent, code 7 when not a list of strings.
+Result<std::vector<std::string>> args_cni_strings(const NetConf& c, std::string_view key);
+// Strings from runtimeConfig.<key> — same rules.
+Result<std::vector<std::string>> runtime_strings(const NetConf& c, std::string_view key);
+
+}  // namespace zl::cni

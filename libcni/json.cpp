@@ -1,0 +1,90 @@
+#include "libcni/json.h"
+
+#include <rapidjson/error/en.h>
+
+#include "libcni/errors.h"
+
+namespace zl::cni {
+
+int error_code(const Error& e) {
+  if (e.code != 0) return e.code;
+  if (e.sys == EAGAIN || e.sys == EINTR) return kErrTryAgainLater;
+  if (e.sys == EIO || e.sys == ENOSPC || e.sys == EROFS || e.sys == EDQUOT) return kErrIo;
+  return kErrInternal;
+}
+
+Result<std::unique_ptr<rapidjson::Document>> parse_json(std::string_view text, std::string_view what) {
+  auto doc = std::make_unique<rapidjson::Document>();
+  doc->Parse(text.data(), text.size());
+  if (doc->HasParseError()) {
+    return fail(kErrDecode, std::string(what) + ": invalid JSON at offset " + std::to_string(doc->GetErrorOffset()) +
+                                ": " + rapidjson::GetParseError_En(doc->GetParseError()));
+  }
+  return doc;
+}
+
+std::string to_json(const JVal& v) {
+  rapidjson::StringBuffer sb;
+  JWriter w(sb);
+  v.Accept(w);
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+std::string json_snippet(const JVal& v) {
+  std::string s = to_json(v);
+  if (s.size() > 64) s = s.substr(0, 61) + "...";
+  return s;
+}
+
+const JVal* member(const JVal& obj, std::string_view key) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(JVal(rapidjson::StringRef(key.data(), key.size())));
+  if (it == obj.MemberEnd() || it->value.IsNull()) return nullptr;
+  return &it->value;
+}
+
+static Error type_error(std::string_view path, std::string_view want, const JVal& v) {
+  return fail(kErrInvalidConfig,
+              std::string(path) + ": expected " + std::string(want) + ", got " + json_snippet(v));
+}
+
+Result<std::optional<std::string>> get_string(const JVal& obj, std::string_view key, std::string_view path) {
+  const JVal* v = member(obj, key);
+  if (!v) return std::optional<std::string>{};
+  if (!v->IsString()) return type_error(path, "a string", *v);
+  return std::optional<std::string>{std::string(v->GetString(), v->GetStringLength())};
+}
+
+Result<std::optional<bool>> get_bool(const JVal& obj, std::string_view key, std::string_view path) {
+  const JVal* v = member(obj, key);
+  if (!v) return std::optional<bool>{};
+  if (!v->IsBool()) return type_error(path, "true or false", *v);
+  return std::optional<bool>{v->GetBool()};
+}
+
+Result<std::optional<int64_t>> get_int(const JVal& obj, std::string_view key, std::string_view path, int64_t min,
+                                       int64_t max) {
+  const JVal* v = member(obj, key);
+  if (!v) return std::optional<int64_t>{};
+  if (!v->IsInt64()) return type_error(path, "an integer", *v);
+  int64_t n = v->GetInt64();
+  if (n < min || n > max) {
+    return fail(kErrInvalidConfig, std::string(path) + " " + std::to_string(n) + ": must be " + std::to_string(min) +
+                                       "-" + std::to_string(max));
+  }
+  return std::optional<int64_t>{n};
+}
+
+Result<const JVal*> get_array(const JVal& obj, std::string_view key, std::string_view path) {
+  const JVal* v = member(obj, key);
+  if (v && !v->IsArray()) return type_error(path, "a list", *v);
+  return v;
+}
+
+Result<const JVal*> get_object(const JVal& obj, std::string_view key, std::string_view path) {
+  const JVal* v = member(obj, key);
+  if (v && !v->IsObject()) return type_error(path, "an object", *v);
+  return v;
+}
+
+}  // namespace zl::cni

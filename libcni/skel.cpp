@@ -1,0 +1,156 @@
+#include "libcni/skel.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+
+#include "libcni/errors.h"
+#include "libcni/version.h"
+#include "libnet/log.h"
+
+namespace zl::cni {
+namespace {
+
+std::string read_stdin() {
+  std::string s;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    s.append(buf, static_cast<size_t>(n));
+  }
+  return s;
+}
+
+std::string version_json(std::string_view version) {
+  rapidjson::StringBuffer sb;
+  JWriter w(sb);
+  w.StartObject();
+  w.Key("cniVersion");
+  w.String(version.data(), static_cast<rapidjson::SizeType>(version.size()));
+  w.Key("supportedVersions");
+  w.StartArray();
+  for (auto v : kSupportedVersions) w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  w.EndArray();
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+// The version to answer VERSION in: the request's if it parses, else the latest.
+std::string requested_version(const std::string& data) {
+  auto doc = parse_json(data, "stdin");
+  if (doc && (*doc)->IsObject()) {
+    auto v = get_string(**doc, "cniVersion", "cniVersion");
+    if (v && *v && parse_version(**v)) return **v;
+  }
+  return std::string(kLatestVersion);
+}
+
+}  // namespace
+
+std::string_view Context::cni_arg(std::string_view key) const {
+  for (const auto& [k, v] : env.cni_args)
+    if (k == key) return v;
+  return {};
+}
+
+std::string error_json(std::string_view version, int code, std::string_view msg, std::string_view details) {
+  rapidjson::StringBuffer sb;
+  JWriter w(sb);
+  w.StartObject();
+  w.Key("cniVersion");
+  w.String(version.data(), static_cast<rapidjson::SizeType>(version.size()));
+  w.Key("code");
+  w.Int(code);
+  w.Key("msg");
+  w.String(msg.data(), static_cast<rapidjson::SizeType>(msg.size()));
+  if (!details.empty()) {
+    w.Key("details");
+    w.String(details.data(), static_cast<rapidjson::SizeType>(details.size()));
+  }
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+int dispatch(const Plugin& plugin, const EnvLookup& lookup, std::string stdin_data, std::string& out) {
+  std::string version(kLatestVersion);
+  auto failed = [&](const Error& e) {
+    int code = error_code(e);
+    net::log("error " + std::to_string(code) + ": " + e.msg);
+    out = error_json(version, code, e.msg);
+    return 1;
+  };
+
+  auto env = parse_env(lookup, plugin.cni_args);
+  if (!env) return failed(env.error());
+  if (env->command == Command::kVersion) {
+    out = version_json(requested_version(stdin_data));
+    return 0;
+  }
+  auto conf = parse_netconf(stdin_data, env->command == Command::kGc);
+  if (!conf) {
+    // Report config errors in the config's own version when it has a usable one.
+    std::string requested = conf.error().code == kErrIncompatibleVersion ? "" : requested_version(stdin_data);
+    if (is_supported_version(requested)) version = requested;
+    return failed(conf.error());
+  }
+  version = conf->cni_version;
+
+  const auto cmd = env->command;
+  if (cmd == Command::kCheck && !version_at_least(version, "0.4.0")) {
+    return failed(fail(kErrIncompatibleVersion, "cniVersion " + version + " does not support CHECK (needs 0.4.0+)"));
+  }
+  if ((cmd == Command::kGc || cmd == Command::kStatus) && !version_at_least(version, "1.1.0")) {
+    return failed(fail(kErrIncompatibleVersion,
+                       "cniVersion " + version + " does not support " + env->command_name + " (needs 1.1.0+)"));
+  }
+  if (cmd == Command::kGc && !conf->has_valid_attachments) {
+    return failed(fail(kErrInvalidConfig, "GC: cni.dev/valid-attachments is missing"));
+  }
+  Context ctx{std::move(*env), std::move(*conf)};
+
+  switch (cmd) {
+    case Command::kAdd: {
+      auto r = plugin.add(ctx);
+      if (!r) return failed(r.error());
+      out = result_json(*r, version);
+      return 0;
+    }
+    case Command::kDel:
+    case Command::kCheck:
+    case Command::kGc:
+    case Command::kStatus: {
+      const auto& fn = cmd == Command::kDel     ? plugin.del
+                       : cmd == Command::kCheck ? plugin.check
+                       : cmd == Command::kGc    ? plugin.gc
+                                                : plugin.status;
+      if (!fn) return 0;
+      auto s = fn(ctx);
+      if (!s) return failed(s.error());
+      return 0;
+    }
+    case Command::kVersion:
+      break;
+  }
+  return 0;
+}
+
+int run(const Plugin& plugin) {
+  net::log_init(plugin.name);
+  ::signal(SIGPIPE, SIG_IGN);  // a delegate that exits early must not kill us mid-write
+  std::string out;
+  int rc = dispatch(plugin, [](const char* k) { return std::getenv(k); }, read_stdin(), out);
+  if (out.empty()) return rc;  // DEL, CHECK, GC, STATUS print nothing on success
+  out += '\n';
+  for (std::string_view s = out; !s.empty();) {
+    ssize_t n = ::write(STDOUT_FILENO, s.data(), s.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 1;
+    s.remove_prefix(static_cast<size_t>(n));
+  }
+  return rc;
+}
+
+}  // namespace zl::cni

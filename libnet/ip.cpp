@@ -1,0 +1,94 @@
+#include "libnet/ip.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <charconv>
+
+namespace zl::net {
+
+std::optional<IpAddr> IpAddr::parse(std::string_view s) {
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (s.empty() || s.size() >= sizeof buf) return std::nullopt;
+  s.copy(buf, s.size());
+  buf[s.size()] = '\0';
+  IpAddr a;
+  if (s.find(':') == std::string_view::npos) {
+    if (inet_pton(AF_INET, buf, a.b.data()) != 1) return std::nullopt;
+    a.family = AF_INET;
+  } else {
+    if (inet_pton(AF_INET6, buf, a.b.data()) != 1) return std::nullopt;
+    a.family = AF_INET6;
+  }
+  return a;
+}
+
+std::string IpAddr::str() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (family == 0 || !inet_ntop(family, b.data(), buf, sizeof buf)) return "<none>";
+  return buf;
+}
+
+u128 IpAddr::to_u128() const {
+  u128 v = 0;
+  for (size_t i = 0; i < size(); ++i) v = (v << 8) | b[i];
+  return v;
+}
+
+IpAddr IpAddr::from_u128(int fam, u128 v) {
+  IpAddr a;
+  a.family = fam;
+  size_t n = fam == AF_INET ? 4 : 16;
+  for (size_t i = n; i-- > 0;) {
+    a.b[i] = static_cast<uint8_t>(v & 0xff);
+    v >>= 8;
+  }
+  return a;
+}
+
+std::optional<IpNet> IpNet::parse(std::string_view s) {
+  auto slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto a = IpAddr::parse(s.substr(0, slash));
+  if (!a) return std::nullopt;
+  std::string_view ls = s.substr(slash + 1);
+  int len = -1;
+  auto [p, ec] = std::from_chars(ls.data(), ls.data() + ls.size(), len);
+  if (ls.empty() || ls.size() > 3 || ec != std::errc() || p != ls.data() + ls.size()) return std::nullopt;
+  if (len < 0 || len > a->bits()) return std::nullopt;
+  return IpNet{*a, len};
+}
+
+std::string IpNet::str() const { return addr.str() + "/" + std::to_string(len); }
+
+static u128 host_mask(const IpNet& n) {
+  int hb = n.host_bits();
+  if (hb == 0) return 0;
+  if (hb >= 128) return ~u128{0};
+  return (u128{1} << hb) - 1;
+}
+
+IpAddr IpNet::network() const { return IpAddr::from_u128(addr.family, addr.to_u128() & ~host_mask(*this)); }
+
+IpAddr IpNet::last() const { return IpAddr::from_u128(addr.family, addr.to_u128() | host_mask(*this)); }
+
+bool IpNet::contains(const IpAddr& a) const {
+  if (a.family != addr.family) return false;
+  return (a.to_u128() & ~host_mask(*this)) == network().to_u128();
+}
+
+bool IpNet::overlaps(const IpNet& o) const {
+  if (o.addr.family != addr.family) return false;
+  return len <= o.len ? contains(o.addr) : o.contains(addr);
+}
+
+std::optional<IpAddr> parse_ip_or_cidr(std::string_view s) {
+  if (s.find('/') != std::string_view::npos) {
+    auto n = IpNet::parse(s);
+    if (!n) return std::nullopt;
+    return n->addr;
+  }
+  return IpAddr::parse(s);
+}
+
+}  // namespace zl::net

@@ -1,0 +1,176 @@
+#include "plugins/zl-ipam/config.h"
+
+#include <algorithm>
+
+#include "libcni/errors.h"
+
+namespace zl::ipam {
+namespace {
+
+using cni::fail;
+using cni::JVal;
+using cni::kErrInvalidConfig;
+
+Result<Range> parse_range(const JVal& v, const std::string& path) {
+  if (!v.IsObject()) return fail(kErrInvalidConfig, path + ": expected an object, got " + cni::json_snippet(v));
+  auto subnet_s = cni::get_string(v, "subnet", path + ".subnet");
+  if (!subnet_s) return std::move(subnet_s).error();
+  if (!*subnet_s) return fail(kErrInvalidConfig, path + ".subnet: missing");
+  auto subnet = net::IpNet::parse(**subnet_s);
+  if (!subnet) return fail(kErrInvalidConfig, path + ".subnet \"" + **subnet_s + "\": not a CIDR");
+  Range r;
+  r.subnet = subnet->masked();
+  const bool v4 = r.subnet.addr.is_v4();
+  const std::string q = path + ".subnet " + **subnet_s;
+  if (r.subnet.host_bits() == 0) return fail(kErrInvalidConfig, q + ": a /" + std::to_string(r.subnet.len) + " has no usable addresses");
+  if (v4 && r.subnet.host_bits() < 2) return fail(kErrInvalidConfig, q + ": too small (needs /30 or larger)");
+
+  net::IpAddr first = r.subnet.network().add(1);
+  net::IpAddr last = v4 ? r.subnet.last().add(~net::u128{0}) : r.subnet.last();  // v4: minus broadcast
+
+  auto addr_key = [&](const char* key, const net::IpAddr& dflt) -> Result<net::IpAddr> {
+    auto s = cni::get_string(v, key, path + "." + key);
+    if (!s) return std::move(s).error();
+    if (!*s) return dflt;
+    auto a = net::IpAddr::parse(**s);
+    std::string kq = path + "." + key + " \"" + **s + "\"";
+    if (!a) return fail(kErrInvalidConfig, kq + ": not an IP address");
+    if (!r.subnet.contains(*a)) return fail(kErrInvalidConfig, kq + ": outside subnet " + r.subnet.str());
+    return *a;
+  };
+  auto start = addr_key("rangeStart", first);
+  if (!start) return std::move(start).error();
+  auto end = addr_key("rangeEnd", last);
+  if (!end) return std::move(end).error();
+  auto gw = addr_key("gateway", first);
+  if (!gw) return std::move(gw).error();
+  r.start = *start;
+  r.end = *end;
+  r.gateway = *gw;
+  if (r.start < first || r.start > last) {
+    return fail(kErrInvalidConfig, path + ".rangeStart " + r.start.str() + ": must be between " + first.str() + " and " + last.str());
+  }
+  if (r.end < first || r.end > last) {
+    return fail(kErrInvalidConfig, path + ".rangeEnd " + r.end.str() + ": must be between " + first.str() + " and " + last.str());
+  }
+  if (r.start > r.end) {
+    return fail(kErrInvalidConfig, path + ": rangeStart " + r.start.str() + " is after rangeEnd " + r.end.str());
+  }
+  return r;
+}
+
+std::string describe(const Range& r) { return r.subnet.str() + " (" + r.start.str() + "-" + r.end.str() + ")"; }
+
+}  // namespace
+
+Result<Config> parse_config(const cni::NetConf& conf) {
+  if (!conf.ipam) return fail(kErrInvalidConfig, "ipam: missing");
+  const JVal& ipam = *conf.ipam;
+  Config c;
+  c.network = conf.name;
+
+  auto dir = cni::get_string(ipam, "dataDir", "ipam.dataDir");
+  if (!dir) return std::move(dir).error();
+  c.data_dir = dir->value_or(kDefaultDataDir);
+  if (c.data_dir.empty() || c.data_dir[0] != '/' || c.data_dir.find("/../") != std::string::npos ||
+      c.data_dir.ends_with("/..")) {
+    return fail(kErrInvalidConfig, "ipam.dataDir \"" + c.data_dir + "\": must be an absolute path without '..'");
+  }
+
+  auto ranges = cni::get_array(ipam, "ranges", "ipam.ranges");
+  if (!ranges) return std::move(ranges).error();
+  if (*ranges) {
+    size_t i = 0;
+    for (const auto& set : (*ranges)->GetArray()) {
+      std::string sp = "ipam.ranges[" + std::to_string(i++) + "]";
+      if (!set.IsArray() || set.Empty()) {
+        return fail(kErrInvalidConfig, sp + ": expected a non-empty list of ranges, got " + cni::json_snippet(set));
+      }
+      RangeSet rs;
+      size_t j = 0;
+      for (const auto& rv : set.GetArray()) {
+        auto r = parse_range(rv, sp + "[" + std::to_string(j++) + "]");
+        if (!r) return std::move(r).error();
+        rs.push_back(*r);
+      }
+      c.range_sets.push_back(std::move(rs));
+    }
+  }
+  if (cni::member(ipam, "subnet")) {  // single-range shorthand, like host-local
+    if (*ranges) return fail(kErrInvalidConfig, "ipam: use either subnet or ranges, not both");
+    auto r = parse_range(ipam, "ipam");
+    if (!r) return std::move(r).error();
+    c.range_sets.push_back({*r});
+  }
+  if (c.range_sets.empty()) return fail(kErrInvalidConfig, "ipam: no ranges (set ranges or subnet)");
+
+  // Families are uniform within a set; no two ranges anywhere overlap.
+  std::vector<const Range*> all;
+  for (size_t i = 0; i < c.range_sets.size(); ++i) {
+    for (const auto& r : c.range_sets[i]) {
+      if (r.start.family != c.range_sets[i][0].start.family) {
+        return fail(kErrInvalidConfig, "ipam.ranges[" + std::to_string(i) + "]: mixes IPv4 and IPv6 (" +
+                                           describe(c.range_sets[i][0]) + ", " + describe(r) + ")");
+      }
+      for (const Range* o : all) {
+        if (o->start.family == r.start.family && r.start <= o->end && o->start <= r.end) {
+          return fail(kErrInvalidConfig, "ipam: range " + describe(r) + " overlaps " + describe(*o));
+        }
+      }
+      all.push_back(&r);
+    }
+  }
+
+  auto reserved = cni::get_array(ipam, "reserved", "ipam.reserved");
+  if (!reserved) return std::move(reserved).error();
+  if (*reserved) {
+    for (const auto& e : (*reserved)->GetArray()) {
+      if (!e.IsString()) return fail(kErrInvalidConfig, "ipam.reserved: expected strings, got " + cni::json_snippet(e));
+      std::string s(e.GetString(), e.GetStringLength());
+      if (auto n = net::IpNet::parse(s)) {
+        c.reserved.push_back(n->masked());
+      } else if (auto a = net::IpAddr::parse(s)) {
+        c.reserved.push_back({*a, a->bits()});
+      } else {
+        return fail(kErrInvalidConfig, "ipam.reserved \"" + s + "\": not an IP address or CIDR");
+      }
+    }
+  }
+
+  auto routes = cni::parse_routes(ipam, "routes");
+  if (!routes) return std::move(routes).error().wrap("ipam");
+  c.routes = std::move(*routes);
+  if (auto* d = cni::member(ipam, "dns")) {
+    auto dns = cni::parse_dns(*d, "ipam.dns");
+    if (!dns) return std::move(dns).error();
+    c.dns = std::move(*dns);
+  }
+  return c;
+}
+
+Result<std::vector<net::IpAddr>> requested_ips(const cni::NetConf& conf, std::string_view cni_args_ip) {
+  std::vector<std::pair<std::string, std::string>> raw;  // (source, value)
+  auto rc = cni::runtime_strings(conf, "ips");
+  if (!rc) return std::move(rc).error();
+  for (auto& s : *rc) raw.emplace_back("runtimeConfig.ips", std::move(s));
+  auto args = cni::args_cni_strings(conf, "ips");
+  if (!args) return std::move(args).error();
+  for (auto& s : *args) raw.emplace_back("args.cni.ips", std::move(s));
+  while (!cni_args_ip.empty()) {
+    auto comma = cni_args_ip.find(',');
+    raw.emplace_back("CNI_ARGS IP", std::string(cni_args_ip.substr(0, comma)));
+    cni_args_ip = comma == std::string_view::npos ? std::string_view{} : cni_args_ip.substr(comma + 1);
+  }
+  std::vector<net::IpAddr> out;
+  for (const auto& [src, s] : raw) {
+    auto a = net::parse_ip_or_cidr(s);
+    if (!a) {
+      int code = src.starts_with("CNI_ARGS") ? cni::kErrInvalidEnv : kErrInvalidConfig;
+      return fail(code, src + " \"" + s + "\": not an IP address");
+    }
+    if (std::find(out.begin(), out.end(), *a) == out.end()) out.push_back(*a);
+  }
+  return out;
+}
+
+}  // namespace zl::ipam

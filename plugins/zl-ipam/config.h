@@ -1,0 +1,41 @@
+// zl-ipam configuration: ranges, reserved addresses, routes, data directory.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "libcni/conf.h"
+#include "libcni/types.h"
+#include "libnet/ip.h"
+
+namespace zl::ipam {
+
+inline constexpr const char* kDefaultDataDir = "/var/lib/zl-cni/ipam";
+
+struct Range {
+  net::IpNet subnet;  // masked
+  net::IpAddr start, end;
+  net::IpAddr gateway;
+  // Inside [start, end]?
+  bool contains(const net::IpAddr& a) const { return a.family == start.family && start <= a && a <= end; }
+};
+
+using RangeSet = std::vector<Range>;
+
+struct Config {
+  std::string network;  // CNI network name; names the state file
+  std::string data_dir;
+  std::vector<RangeSet> range_sets;
+  std::vector<net::IpNet> reserved;  // single addresses are /32 or /128
+  std::vector<cni::Route> routes;
+  cni::Dns dns;
+};
+
+// Reads ipam.* from the network configuration (code 7 naming the bad value).
+Result<Config> parse_config(const cni::NetConf& conf);
+
+// Addresses requested for this attachment: runtimeConfig.ips, args.cni.ips, CNI_ARGS IP=
+// (comma separated). Code 7 on an unparsable entry.
+Result<std::vector<net::IpAddr>> requested_ips(const cni::NetConf& conf, std::string_view cni_args_ip);
+
+}  // namespace zl::ipam
