@@ -1,0 +1,44 @@
+// Per-network masquerade and FORWARD-accept rules, in the firewall the host already uses:
+// legacy xtables through libiptc, or nftables through libnftnl + libmnl.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libnet/ip.h"
+#include "libnet/result.h"
+
+namespace zl::net {
+
+enum class FirewallBackend { kAuto, kIptables, kNftables };
+
+// Everything one network needs; rule count depends on the network, never on its pods.
+struct NetworkRules {
+  std::string network;          // names chains/tables (via a stable hash) and comments
+  std::string bridge;           // FORWARD: accept traffic in from and out to this interface
+  std::vector<IpNet> sources;   // pod subnets (masked), v4 and/or v6
+  std::vector<IpNet> exclude;   // destinations never masqueraded (sources are always excluded)
+  bool masquerade = true;       // false: only the FORWARD accepts
+};
+
+class Firewall {
+ public:
+  virtual ~Firewall() = default;
+  virtual FirewallBackend backend() const = 0;
+  // Idempotent: creates what is missing, replaces what differs, leaves the rest alone.
+  virtual Status ensure(const NetworkRules& rules) = 0;
+  // Idempotent: removes every rule, chain and table of `network`; absent is fine.
+  virtual Status remove(const std::string& network) = 0;
+  // Whether any rule of `network` is installed.
+  virtual Result<bool> present(const std::string& network) = 0;
+};
+
+// kAuto picks the backend whose tables already hold rules in the current netns
+// (nftables when both or neither do, unless only legacy xtables has rules).
+Result<std::unique_ptr<Firewall>> open_firewall(FirewallBackend which);
+
+// "auto" | "iptables" | "nftables"
+std::optional<FirewallBackend> parse_firewall_backend(std::string_view s);
+
+}  // namespace zl::net

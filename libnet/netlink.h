@@ -1,0 +1,121 @@
+// rtnetlink over libnl: one owned socket, requests acknowledged with the kernel's
+// extended-ACK text, dumps retried on NLM_F_DUMP_INTR, and typed helpers for the link,
+// address and route operations the plugins need. Everything acts in the netns the
+// socket was opened in.
+#pragma once
+
+#include <linux/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <utility>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libnet/ip.h"
+#include "libnet/result.h"
+
+namespace zl::net {
+
+// An owned nl_msg.
+struct NlMsgDeleter {
+  void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
+using NlMsg = std::unique_ptr<nl_msg, NlMsgDeleter>;
+
+class NlSock {
+ public:
+  // A socket of `protocol` bound in the current network namespace.
+  static Result<NlSock> open(int protocol = NETLINK_ROUTE);
+  NlSock(NlSock&& o) noexcept : sk_(std::exchange(o.sk_, nullptr)) {}
+  NlSock& operator=(NlSock&& o) noexcept;
+  NlSock(const NlSock&) = delete;
+  NlSock& operator=(const NlSock&) = delete;
+  ~NlSock();
+  nl_sock* get() const { return sk_; }
+
+  // Sends `msg` and waits for its ACK; the error carries errno and the kernel's message.
+  Status request(nl_msg* msg, std::string_view what);
+  // Sends a request (dump or get) and hands each reply to `on_msg`; a dump interrupted by
+  // a concurrent change (NLM_F_DUMP_INTR) is rebuilt by `make` and retried.
+  Status query(const std::function<NlMsg()>& make, const std::function<void(nlmsghdr*)>& on_msg,
+               std::string_view what);
+
+ private:
+  NlSock() = default;
+  nl_sock* sk_ = nullptr;
+};
+
+// A new message with a fixed header (ifinfomsg, ifaddrmsg, rtmsg, genlmsghdr…).
+template <class Hdr>
+NlMsg nl_new(int type, int flags, const Hdr& hdr) {
+  NlMsg m(nlmsg_alloc_simple(type, flags));
+  if (m && nlmsg_append(m.get(), const_cast<Hdr*>(&hdr), sizeof hdr, NLMSG_ALIGNTO) < 0) m.reset();
+  return m;
+}
+
+using Mac = std::array<uint8_t, 6>;
+std::string mac_str(const Mac& m);
+std::optional<Mac> parse_mac(std::string_view s);
+
+struct LinkInfo {
+  int index = 0;
+  std::string name, kind, alias;
+  int master = 0, mtu = 0;
+  unsigned flags = 0;  // IFF_*
+  Mac mac{};
+  bool up() const;
+};
+
+// Lookups: nullopt when the link does not exist.
+Result<std::optional<LinkInfo>> link_by_name(NlSock& s, std::string_view name);
+Result<std::optional<LinkInfo>> link_by_index(NlSock& s, int index);
+Result<std::vector<LinkInfo>> link_list(NlSock& s);
+
+// Creates a bridge (EEXIST in Error.sys when the name is taken).
+Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filtering);
+// Creates a veth pair: `host_name` here, `peer_name` directly inside the netns `peer_netns_fd`.
+Status veth_create(NlSock& s, std::string_view host_name, std::string_view peer_name, int peer_netns_fd, int mtu,
+                   const std::optional<Mac>& peer_mac);
+Status link_delete(NlSock& s, int index);
+
+struct LinkChange {
+  std::optional<bool> up, promisc;
+  std::optional<int> master, mtu;
+  std::optional<Mac> mac;
+  std::optional<std::string> alias;
+};
+Status link_change(NlSock& s, int index, const LinkChange& c);
+// Bridge port flags of a port (AF_BRIDGE): hairpin, isolation.
+Status bridge_port_set(NlSock& s, int index, bool hairpin, bool isolated);
+// Bridge VLAN membership of a port: `vid` as PVID/untagged, default VLAN 1 dropped.
+Status bridge_port_vlan(NlSock& s, int index, int vid);
+
+struct AddrInfo {
+  int index = 0;
+  IpNet addr;
+  unsigned flags = 0;  // IFA_F_*
+};
+Result<std::vector<AddrInfo>> addr_list(NlSock& s, int family, int index = 0);
+// nodad: IPv6 only, skip duplicate address detection (address usable at once).
+Status addr_add(NlSock& s, int index, const IpNet& addr, bool nodad);
+Status addr_del(NlSock& s, int index, const IpNet& addr);
+
+struct RouteInfo {
+  IpNet dst;
+  std::optional<IpAddr> gw, prefsrc;
+  int oif = 0, table = 254, priority = 0, mtu = 0, advmss = 0;
+  int scope = 0;    // RT_SCOPE_UNIVERSE
+  int protocol = 4; // RTPROT_STATIC
+};
+Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table = 254);
+// replace: NLM_F_REPLACE instead of NLM_F_EXCL.
+Status route_add(NlSock& s, const RouteInfo& r, bool replace);
+Status route_del(NlSock& s, const RouteInfo& r);
+
+}  // namespace zl::net
