@@ -238,12 +238,13 @@ Result<std::vector<LinkInfo>> link_list(NlSock& s) {
   return out;
 }
 
-Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filtering) {
+Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filtering, const std::optional<Mac>& mac) {
   std::string n(name);
   ifinfomsg ifi{};
   NlMsg m = nl_new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifi);
   nl_msg* p = m.get();
   bool ok = p && put_ok(nla_put_string(p, IFLA_IFNAME, n.c_str()));
+  if (ok && mac) ok = put_ok(nla_put(p, IFLA_ADDRESS, 6, mac->data()));
   if (ok && mtu > 0) ok = put_ok(nla_put_u32(p, IFLA_MTU, static_cast<uint32_t>(mtu)));
   nlattr* li = ok ? nla_nest_start(p, IFLA_LINKINFO) : nullptr;
   ok = li && put_ok(nla_put_string(p, IFLA_INFO_KIND, "bridge"));

@@ -77,8 +77,9 @@ Result<std::optional<LinkInfo>> link_by_name(NlSock& s, std::string_view name);
 Result<std::optional<LinkInfo>> link_by_index(NlSock& s, int index);
 Result<std::vector<LinkInfo>> link_list(NlSock& s);
 
-// Creates a bridge (EEXIST in Error.sys when the name is taken).
-Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filtering);
+// Creates a bridge (EEXIST in Error.sys when the name is taken). A fixed MAC keeps the
+// bridge's address from following its ports as they come and go.
+Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filtering, const std::optional<Mac>& mac);
 // Creates a veth pair: `host_name` here, `peer_name` directly inside the netns `peer_netns_fd`.
 Status veth_create(NlSock& s, std::string_view host_name, std::string_view peer_name, int peer_netns_fd, int mtu,
                    const std::optional<Mac>& peer_mac);

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 
 #include "libnet/fd.h"
 #include "libnet/result.h"
@@ -32,7 +33,8 @@ class NetNs {
 class NetNsGuard {
  public:
   static Result<NetNsGuard> enter(const NetNs& target);
-  NetNsGuard(NetNsGuard&&) = default;
+  NetNsGuard(NetNsGuard&& o) noexcept : home_(std::move(o.home_)), active_(std::exchange(o.active_, false)) {}
+  NetNsGuard& operator=(NetNsGuard&&) = delete;
   ~NetNsGuard();
 
  private:

@@ -1,0 +1,20 @@
+// Stable short names for kernel objects derived from longer identifiers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace zl::net {
+
+// FNV-1a 64 of s, as `hex_len` (≤ 16) lowercase hex digits; stable across builds and hosts.
+inline std::string stable_hash_hex(std::string_view s, size_t hex_len) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(hex_len, '0');
+  for (size_t i = 0; i < hex_len && i < 16; ++i) out[i] = kHex[(h >> (60 - 4 * i)) & 0xf];
+  return out;
+}
+
+}  // namespace zl::net

@@ -1,0 +1,282 @@
+// ADD: bridge, veth into the pod, IPAM, addresses and routes inside, gateway, sysctls,
+// firewall. Every step done is undone if a later one fails.
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "libcni/errors.h"
+#include "libcni/exec.h"
+#include "libnet/log.h"
+#include "libnet/names.h"
+#include "libnet/netns.h"
+#include "libnet/sysctl.h"
+#include "libnet/undo.h"
+#include "plugins/zl-bridge/bridge.h"
+
+namespace zl::bridge {
+
+using cni::fail;
+using net::IpNet;
+using net::NlSock;
+
+namespace {
+
+// The bridge, created if missing; a non-bridge link of that name is an error.
+Result<net::LinkInfo> ensure_bridge(NlSock& host, const Config& c) {
+  auto link = net::link_by_name(host, c.bridge);
+  if (!link) return std::move(link).error();
+  if (!*link) {
+    // Locally administered unicast MAC derived from the bridge name: stable across restarts.
+    std::string h = net::stable_hash_hex(c.bridge, 10);
+    net::Mac mac{0x02};
+    for (size_t i = 0; i < 5; ++i) mac[i + 1] = static_cast<uint8_t>(std::stoul(h.substr(i * 2, 2), nullptr, 16));
+    auto s = net::bridge_create(host, c.bridge, c.mtu, c.vlan != 0, mac);
+    if (!s && s.error().sys != EEXIST) return std::move(s).error();  // EEXIST: a parallel ADD won
+    link = net::link_by_name(host, c.bridge);
+    if (!link) return std::move(link).error();
+    if (!*link) return Error::from_errno(ENODEV, "bridge " + c.bridge + " vanished after creation");
+  }
+  if ((*link)->kind != "bridge") {
+    return fail(cni::kErrInvalidConfig, "bridge \"" + c.bridge + "\": an existing link of kind \"" + (*link)->kind +
+                                            "\" has that name");
+  }
+  net::LinkChange ch;
+  if (!(*link)->up()) ch.up = true;
+  if (c.mtu && (*link)->mtu != c.mtu) ch.mtu = c.mtu;
+  if (c.promisc && !((*link)->flags & IFF_PROMISC)) ch.promisc = true;
+  if (ch.up || ch.mtu || ch.promisc) {
+    if (auto s = net::link_change(host, (*link)->index, ch); !s) return std::move(s).error().wrap("bridge " + c.bridge);
+  }
+  return **link;
+}
+
+// The gateway address on the bridge, never a stale second one of the same subnet.
+Status ensure_gateway(NlSock& host, const Config& c, int bridge_index, const IpNet& gw) {
+  auto addrs = net::addr_list(host, gw.addr.family, bridge_index);
+  if (!addrs) return std::move(addrs).error();
+  for (const auto& a : *addrs) {
+    if (a.addr == gw) return {};
+    if (a.addr.masked() == gw.masked() || a.addr.addr == gw.addr) {
+      if (!c.force_address) {
+        return fail(cni::kErrInvalidConfig, "bridge " + c.bridge + " already has " + a.addr.str() + ", not gateway " +
+                                                gw.str() + " (set forceAddress to replace it)");
+      }
+      if (auto s = net::addr_del(host, bridge_index, a.addr); !s && s.error().sys != EADDRNOTAVAIL) return s;
+    }
+  }
+  auto s = net::addr_add(host, bridge_index, gw, true);
+  if (!s && s.error().sys == EEXIST) return {};  // a parallel ADD added it
+  return s;
+}
+
+Status enable_forwarding(const Config& c, const std::string& host_veth, bool v4, bool v6) {
+  if (v4) {
+    if (auto s = net::sysctl_ensure("net/ipv4/ip_forward", "1"); !s) return s;
+  }
+  if (v6) {
+    // Per interface only: net.ipv6.conf.all.forwarding=1 would stop the host's uplink
+    // from accepting router advertisements. force_forwarding (Linux 6.17+) makes the
+    // per-interface setting actually forward.
+    for (const std::string& ifn : {c.bridge, host_veth}) {
+      std::string base = "net/ipv6/conf/" + ifn + "/";
+      if (auto s = net::sysctl_ensure(base + "forwarding", "1"); !s) return s;
+      struct stat st {};
+      if (::stat(("/proc/sys/" + base + "force_forwarding").c_str(), &st) == 0) {
+        if (auto s = net::sysctl_ensure(base + "force_forwarding", "1"); !s) return s;
+      }
+    }
+  }
+  return {};
+}
+
+// Waits (bounded, polling netlink) until no address of `index` is tentative.
+Status wait_dad(NlSock& sock, int index) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    auto addrs = net::addr_list(sock, AF_INET6, index);
+    if (!addrs) return std::move(addrs).error();
+    bool tentative = std::any_of(addrs->begin(), addrs->end(), [](const net::AddrInfo& a) {
+      return (a.flags & IFA_F_TENTATIVE) && !(a.flags & IFA_F_DADFAILED);
+    });
+    for (const auto& a : *addrs) {
+      if (a.flags & IFA_F_DADFAILED) return Error::from_errno(EADDRINUSE, "duplicate address detection failed for " + a.addr.str());
+    }
+    if (!tentative) return {};
+    if (std::chrono::steady_clock::now() > deadline) return Error::from_errno(ETIMEDOUT, "waiting for IPv6 DAD");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Inside the pod: addresses, link up, lo up, routes.
+Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& ipam, int index) {
+  if (auto lo = net::link_by_name(pod, "lo"); lo && *lo && !(*lo)->up()) {
+    if (auto s = net::link_change(pod, (*lo)->index, {.up = true}); !s) return s;
+  }
+  for (const auto& ip : ipam.ips) {
+    if (auto s = net::addr_add(pod, index, ip.address, !c.enable_dad); !s) return s;
+  }
+  if (auto s = net::link_change(pod, index, {.up = true}); !s) return s;
+  if (c.enable_dad) {
+    if (auto s = wait_dad(pod, index); !s) return s;
+  }
+  auto gateway_for = [&](int family) -> std::optional<net::IpAddr> {
+    for (const auto& ip : ipam.ips)
+      if (ip.address.addr.family == family && ip.gateway) return ip.gateway;
+    return std::nullopt;
+  };
+  std::vector<net::RouteInfo> routes;
+  for (const auto& r : ipam.routes) {
+    net::RouteInfo ri;
+    ri.dst = r.dst.masked();
+    ri.gw = r.gw ? r.gw : gateway_for(r.dst.addr.family);
+    ri.oif = index;
+    ri.mtu = r.mtu;
+    ri.advmss = r.advmss;
+    ri.priority = r.priority;
+    if (r.table) ri.table = *r.table;
+    routes.push_back(ri);
+  }
+  if (c.is_default_gateway) {
+    for (int family : {AF_INET, AF_INET6}) {
+      auto gw = gateway_for(family);
+      if (!gw) continue;
+      IpNet any{net::IpAddr::from_u128(family, 0), 0};
+      bool listed = std::any_of(routes.begin(), routes.end(), [&](const net::RouteInfo& r) { return r.dst == any; });
+      if (!listed) routes.push_back({.dst = any, .gw = gw, .oif = index});
+    }
+  }
+  for (const auto& r : routes) {
+    if (auto s = net::route_add(pod, r, true); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
+  auto conf = parse_config(ctx);
+  if (!conf) return std::move(conf).error();
+  const Config& c = *conf;
+  const std::string& ifname = ctx.env.ifname;
+  const std::string host_name = host_veth_name(ctx.env.container_id, ifname);
+
+  auto ns = net::NetNs::open(ctx.env.netns);
+  if (!ns) return std::move(ns).error();
+  auto host = NlSock::open();
+  if (!host) return std::move(host).error();
+  Result<NlSock> pod_sock = Error{};
+  {
+    auto in = net::NetNsGuard::enter(*ns);
+    if (!in) return std::move(in).error();
+    pod_sock = NlSock::open();
+  }
+  if (!pod_sock) return std::move(pod_sock).error();
+  NlSock& pod = *pod_sock;
+
+  auto existing = net::link_by_name(pod, ifname);
+  if (!existing) return std::move(existing).error();
+  if (*existing) {
+    return fail(cni::kErrInternal, "interface \"" + ifname + "\" already exists in netns " + ctx.env.netns);
+  }
+
+  auto br = ensure_bridge(*host, c);
+  if (!br) return std::move(br).error();
+
+  Undo undo;
+  // A host end left by a crashed ADD of the same attachment is stale: replace it.
+  if (auto stale = net::link_by_name(*host, host_name); stale && *stale) {
+    (void)net::link_delete(*host, (*stale)->index);
+  }
+  if (auto s = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac); !s) return std::move(s).error();
+  undo.add([&] {
+    if (auto l = net::link_by_name(*host, host_name); l && *l) (void)net::link_delete(*host, (*l)->index);
+  });
+  auto hv = net::link_by_name(*host, host_name);
+  if (!hv || !*hv) return hv ? Error::from_errno(ENODEV, "veth " + host_name + " vanished") : std::move(hv).error();
+  auto cv = net::link_by_name(pod, ifname);
+  if (!cv || !*cv) return cv ? Error::from_errno(ENODEV, ifname + " missing in " + ctx.env.netns) : std::move(cv).error();
+
+  {
+    auto lock = lock_network(c.network);
+    if (!lock) return std::move(lock).error();
+    net::LinkChange ch{.up = true, .master = br->index, .alias = host_veth_alias(c.network, ctx.env.container_id, ifname)};
+    if (auto s = net::link_change(*host, (*hv)->index, ch); !s) return std::move(s).error().wrap("attach " + host_name + " to " + c.bridge);
+  }
+  if (c.hairpin || c.port_isolation) {
+    if (auto s = net::bridge_port_set(*host, (*hv)->index, c.hairpin, c.port_isolation); !s) return std::move(s).error();
+  }
+  if (c.vlan) {
+    if (auto s = net::bridge_port_vlan(*host, (*hv)->index, c.vlan); !s) return std::move(s).error();
+  }
+
+  auto ipam = cni::ipam_add(ctx);
+  if (!ipam) return std::move(ipam).error();
+  undo.add([&] { (void)cni::ipam_run(ctx, "DEL"); });
+  if (ipam->ips.empty()) return fail(cni::kErrInvalidConfig, "ipam " + ctx.conf.ipam_type + " returned no addresses");
+
+  if (auto s = configure_container(pod, c, *ipam, (*cv)->index); !s) return std::move(s).error().wrap("in " + ctx.env.netns);
+
+  bool v4 = false, v6 = false;
+  std::vector<IpNet> subnets;
+  for (const auto& ip : ipam->ips) {
+    (ip.address.addr.is_v4() ? v4 : v6) = true;
+    if (std::find(subnets.begin(), subnets.end(), ip.address.masked()) == subnets.end()) subnets.push_back(ip.address.masked());
+    if (c.is_gateway && ip.gateway) {
+      if (auto s = ensure_gateway(*host, c, br->index, IpNet{*ip.gateway, ip.address.len}); !s) return std::move(s).error();
+    }
+  }
+  if (c.is_gateway) {
+    if (auto s = enable_forwarding(c, host_name, v4, v6); !s) return std::move(s).error();
+  }
+
+  {
+    auto lock = lock_network(c.network);
+    if (!lock) return std::move(lock).error();
+    auto fw = net::open_firewall(c.firewall);
+    if (!fw) return std::move(fw).error();
+    net::NetworkRules rules{c.network, c.bridge, subnets, c.masq_exclude, c.ip_masq};
+    if (auto s = (*fw)->ensure(rules); !s) return std::move(s).error();
+    undo.add([&] {
+      if (auto l = lock_network(c.network); l) (void)drop_rules_if_unused(*host, c);
+    });
+  }
+
+  // The result: bridge, host veth, container interface (with sandbox); ips on index 2.
+  auto cv2 = net::link_by_name(pod, ifname);
+  if (!cv2 || !*cv2) return cv2 ? Error::from_errno(ENODEV, ifname + " vanished") : std::move(cv2).error();
+  cni::CniResult r;
+  r.interfaces.push_back({.name = c.bridge, .mac = net::mac_str(br->mac)});
+  r.interfaces.push_back({.name = host_name, .mac = net::mac_str((*hv)->mac)});
+  r.interfaces.push_back({.name = ifname, .mac = net::mac_str((*cv2)->mac), .sandbox = ctx.env.netns, .mtu = (*cv2)->mtu});
+  for (auto ip : ipam->ips) {
+    ip.interface = 2;
+    r.ips.push_back(ip);
+  }
+  r.routes = ipam->routes;
+  if (c.is_default_gateway) {
+    for (int family : {AF_INET, AF_INET6}) {
+      IpNet any{net::IpAddr::from_u128(family, 0), 0};
+      bool has_family = std::any_of(r.ips.begin(), r.ips.end(), [&](const cni::IpConfig& i) { return i.address.addr.family == family; });
+      bool listed = std::any_of(r.routes.begin(), r.routes.end(), [&](const cni::Route& x) { return x.dst == any; });
+      if (has_family && !listed) {
+        for (const auto& i : r.ips) {
+          if (i.address.addr.family == family && i.gateway) {
+            r.routes.push_back({.dst = any, .gw = i.gateway});
+            break;
+          }
+        }
+      }
+    }
+  }
+  r.dns = ipam->dns.empty() ? ctx.conf.dns : ipam->dns;
+  undo.commit();
+  return r;
+}
+
+}  // namespace zl::bridge

@@ -1,0 +1,27 @@
+// zl-bridge commands and the host-side pieces they share.
+#pragma once
+
+#include "libcni/skel.h"
+#include "libnet/file.h"
+#include "libnet/netlink.h"
+#include "plugins/zl-bridge/config.h"
+
+namespace zl::bridge {
+
+Result<cni::CniResult> cmd_add(const cni::Context& ctx);
+Status cmd_del(const cni::Context& ctx);
+Status cmd_check(const cni::Context& ctx);
+Status cmd_gc(const cni::Context& ctx);
+Status cmd_status(const cni::Context& ctx);
+
+// Serializes firewall changes of one network on this host (per netns).
+Result<net::FileLock> lock_network(const std::string& network);
+
+// Our ports (host veths of this network) on the bridge.
+Result<std::vector<net::LinkInfo>> network_ports(net::NlSock& host, const Config& c);
+
+// Removes the network's firewall rules when no pod is left on the bridge.
+// Call with the network lock held.
+Status drop_rules_if_unused(net::NlSock& host, const Config& c);
+
+}  // namespace zl::bridge

@@ -1,0 +1,116 @@
+#include "plugins/zl-bridge/config.h"
+
+#include "libcni/errors.h"
+#include "libnet/names.h"
+
+namespace zl::bridge {
+
+using cni::fail;
+using cni::kErrInvalidConfig;
+
+std::string host_veth_name(std::string_view container_id, std::string_view ifname) {
+  std::string key(container_id);
+  key += '/';
+  key += ifname;
+  return "zl" + net::stable_hash_hex(key, 12);
+}
+
+std::string alias_prefix(std::string_view network) { return "zl-cni:" + std::string(network) + ":"; }
+
+std::string host_veth_alias(std::string_view network, std::string_view container_id, std::string_view ifname) {
+  return alias_prefix(network) + std::string(container_id) + ":" + std::string(ifname);
+}
+
+static Result<bool> flag(const cni::JVal& root, const char* key) {
+  auto v = cni::get_bool(root, key, key);
+  if (!v) return std::move(v).error();
+  return v->value_or(false);
+}
+
+Result<Config> parse_config(const cni::Context& ctx) {
+  const cni::NetConf& conf = ctx.conf;
+  const cni::JVal& root = conf.root();
+  Config c;
+  c.network = conf.name;
+
+  auto br = cni::get_string(root, "bridge", "bridge");
+  if (!br) return std::move(br).error();
+  c.bridge = br->value_or("zl-" + net::stable_hash_hex(conf.name, 12));
+  if (auto s = cni::validate_ifname(c.bridge); !s) {
+    return fail(kErrInvalidConfig, "bridge: " + s.error().msg);
+  }
+
+  struct {
+    const char* key;
+    bool* dst;
+  } flags[] = {{"isGateway", &c.is_gateway},       {"isDefaultGateway", &c.is_default_gateway},
+               {"forceAddress", &c.force_address}, {"ipMasq", &c.ip_masq},
+               {"hairpinMode", &c.hairpin},        {"promiscMode", &c.promisc},
+               {"portIsolation", &c.port_isolation}, {"enableDad", &c.enable_dad}};
+  for (auto& f : flags) {
+    auto v = flag(root, f.key);
+    if (!v) return std::move(v).error();
+    *f.dst = *v;
+  }
+  if (c.is_default_gateway) c.is_gateway = true;
+  if (c.hairpin && c.promisc) {
+    return fail(kErrInvalidConfig, "hairpinMode and promiscMode: cannot both be true (promiscMode already reflects traffic)");
+  }
+  auto mac_spoof = flag(root, "macspoofchk");
+  if (!mac_spoof) return std::move(mac_spoof).error();
+  if (*mac_spoof) return fail(cni::kErrUnsupportedField, "macspoofchk: not supported by zl-bridge");
+
+  auto mtu = cni::get_int(root, "mtu", "mtu", 68, 65535);
+  if (!mtu) return std::move(mtu).error();
+  c.mtu = static_cast<int>(mtu->value_or(0));
+  auto vlan = cni::get_int(root, "vlan", "vlan", 0, 4094);
+  if (!vlan) return std::move(vlan).error();
+  c.vlan = static_cast<int>(vlan->value_or(0));
+
+  auto fw = cni::get_string(root, "firewallBackend", "firewallBackend");
+  if (!fw) return std::move(fw).error();
+  if (*fw) {
+    auto b = net::parse_firewall_backend(**fw);
+    if (!b) return fail(kErrInvalidConfig, "firewallBackend \"" + **fw + "\": must be auto, iptables or nftables");
+    c.firewall = *b;
+  }
+
+  auto excl = cni::get_array(root, "masqExclude", "masqExclude");
+  if (!excl) return std::move(excl).error();
+  if (*excl) {
+    for (const auto& e : (*excl)->GetArray()) {
+      auto n = e.IsString() ? net::IpNet::parse(e.GetString()) : std::nullopt;
+      if (!n) return fail(kErrInvalidConfig, "masqExclude: " + cni::json_snippet(e) + " is not a CIDR");
+      c.masq_exclude.push_back(n->masked());
+    }
+  }
+
+  if (!conf.ipam || conf.ipam_type.empty()) return fail(kErrInvalidConfig, "ipam.type: missing");
+
+  // MAC: runtimeConfig.mac (capability), then args.cni.mac, then CNI_ARGS MAC=.
+  std::optional<std::pair<std::string, std::string>> mac_src;
+  if (conf.runtime_config) {
+    auto m = cni::get_string(*conf.runtime_config, "mac", "runtimeConfig.mac");
+    if (!m) return std::move(m).error();
+    if (*m) mac_src = {"runtimeConfig.mac", **m};
+  }
+  if (!mac_src && conf.args) {
+    if (const cni::JVal* a = cni::member(*conf.args, "cni")) {
+      auto m = cni::get_string(*a, "mac", "args.cni.mac");
+      if (!m) return std::move(m).error();
+      if (*m) mac_src = {"args.cni.mac", **m};
+    }
+  }
+  if (!mac_src && !ctx.cni_arg("MAC").empty()) mac_src = {"CNI_ARGS MAC", std::string(ctx.cni_arg("MAC"))};
+  if (mac_src) {
+    auto m = net::parse_mac(mac_src->second);
+    if (!m || ((*m)[0] & 1)) {
+      int code = mac_src->first.starts_with("CNI_ARGS") ? cni::kErrInvalidEnv : kErrInvalidConfig;
+      return fail(code, mac_src->first + " \"" + mac_src->second + "\": not a unicast MAC address");
+    }
+    c.mac = m;
+  }
+  return c;
+}
+
+}  // namespace zl::bridge
