@@ -284,6 +284,19 @@ Status veth_create(NlSock& s, std::string_view host_name, std::string_view peer_
   return s.request(ok ? p : nullptr, "create veth " + hn + " (peer " + pn + ")");
 }
 
+Status link_create(NlSock& s, std::string_view name, std::string_view kind, int mtu) {
+  std::string n(name), k(kind);
+  ifinfomsg ifi{};
+  NlMsg m = nl_new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifi);
+  nl_msg* p = m.get();
+  bool ok = p && put_ok(nla_put_string(p, IFLA_IFNAME, n.c_str()));
+  if (ok && mtu > 0) ok = put_ok(nla_put_u32(p, IFLA_MTU, static_cast<uint32_t>(mtu)));
+  nlattr* li = ok ? nla_nest_start(p, IFLA_LINKINFO) : nullptr;
+  ok = li && put_ok(nla_put_string(p, IFLA_INFO_KIND, k.c_str()));
+  if (ok) nla_nest_end(p, li);
+  return s.request(ok ? p : nullptr, "create " + k + " link " + n);
+}
+
 Status link_delete(NlSock& s, int index) {
   ifinfomsg ifi{};
   ifi.ifi_index = index;
@@ -416,6 +429,32 @@ Status addr_del(NlSock& s, int index, const IpNet& addr) {
 
 // ---- routes ------------------------------------------------------------------
 
+static std::optional<RouteInfo> parse_route(nlmsghdr* h) {
+  if (h->nlmsg_type != RTM_NEWROUTE) return std::nullopt;
+  auto* rtm = static_cast<rtmsg*>(nlmsg_data(h));
+  nlattr* tb[RTA_MAX + 1];
+  if (nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return std::nullopt;
+  if (rtm->rtm_type != RTN_UNICAST && rtm->rtm_type != RTN_LOCAL) return std::nullopt;
+  RouteInfo r;
+  r.table = tb[RTA_TABLE] ? static_cast<int>(nla_get_u32(tb[RTA_TABLE])) : rtm->rtm_table;
+  r.scope = rtm->rtm_scope;
+  r.protocol = rtm->rtm_protocol;
+  IpAddr dst = tb[RTA_DST] ? addr_from(rtm->rtm_family, tb[RTA_DST]) : IpAddr::from_u128(rtm->rtm_family, 0);
+  r.dst = IpNet{dst, rtm->rtm_dst_len};
+  if (tb[RTA_GATEWAY]) r.gw = addr_from(rtm->rtm_family, tb[RTA_GATEWAY]);
+  if (tb[RTA_PREFSRC]) r.prefsrc = addr_from(rtm->rtm_family, tb[RTA_PREFSRC]);
+  if (tb[RTA_OIF]) r.oif = static_cast<int>(nla_get_u32(tb[RTA_OIF]));
+  if (tb[RTA_PRIORITY]) r.priority = static_cast<int>(nla_get_u32(tb[RTA_PRIORITY]));
+  if (tb[RTA_METRICS]) {
+    nlattr* mx[RTAX_MAX + 1];
+    if (nla_parse_nested(mx, RTAX_MAX, tb[RTA_METRICS], nullptr) >= 0) {
+      if (mx[RTAX_MTU]) r.mtu = static_cast<int>(nla_get_u32(mx[RTAX_MTU]));
+      if (mx[RTAX_ADVMSS]) r.advmss = static_cast<int>(nla_get_u32(mx[RTAX_ADVMSS]));
+    }
+  }
+  return r;
+}
+
 Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table) {
   std::vector<RouteInfo> out;
   auto make = [&] {
@@ -425,35 +464,30 @@ Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table) {
   };
   auto st = s.query(make,
                     [&](nlmsghdr* h) {
-                      if (h->nlmsg_type != RTM_NEWROUTE) return;
-                      auto* rtm = static_cast<rtmsg*>(nlmsg_data(h));
-                      nlattr* tb[RTA_MAX + 1];
-                      if (nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return;
-                      int tbl = tb[RTA_TABLE] ? static_cast<int>(nla_get_u32(tb[RTA_TABLE])) : rtm->rtm_table;
-                      if (table && tbl != table) return;
-                      if (rtm->rtm_type != RTN_UNICAST) return;
-                      RouteInfo r;
-                      r.table = tbl;
-                      r.scope = rtm->rtm_scope;
-                      r.protocol = rtm->rtm_protocol;
-                      IpAddr dst = tb[RTA_DST] ? addr_from(rtm->rtm_family, tb[RTA_DST]) : IpAddr::from_u128(rtm->rtm_family, 0);
-                      r.dst = IpNet{dst, rtm->rtm_dst_len};
-                      if (tb[RTA_GATEWAY]) r.gw = addr_from(rtm->rtm_family, tb[RTA_GATEWAY]);
-                      if (tb[RTA_PREFSRC]) r.prefsrc = addr_from(rtm->rtm_family, tb[RTA_PREFSRC]);
-                      if (tb[RTA_OIF]) r.oif = static_cast<int>(nla_get_u32(tb[RTA_OIF]));
-                      if (tb[RTA_PRIORITY]) r.priority = static_cast<int>(nla_get_u32(tb[RTA_PRIORITY]));
-                      if (tb[RTA_METRICS]) {
-                        nlattr* mx[RTAX_MAX + 1];
-                        if (nla_parse_nested(mx, RTAX_MAX, tb[RTA_METRICS], nullptr) >= 0) {
-                          if (mx[RTAX_MTU]) r.mtu = static_cast<int>(nla_get_u32(mx[RTAX_MTU]));
-                          if (mx[RTAX_ADVMSS]) r.advmss = static_cast<int>(nla_get_u32(mx[RTAX_ADVMSS]));
-                        }
-                      }
-                      out.push_back(r);
+                      auto r = parse_route(h);
+                      if (!r || (table && r->table != table)) return;
+                      if (static_cast<rtmsg*>(nlmsg_data(h))->rtm_type != RTN_UNICAST) return;
+                      out.push_back(*r);
                     },
                     "list routes");
   if (!st) return std::move(st).error();
   return out;
+}
+
+Result<RouteInfo> route_get(NlSock& s, const IpAddr& dst) {
+  std::optional<RouteInfo> out;
+  auto make = [&] {
+    rtmsg rt{};
+    rt.rtm_family = static_cast<uint8_t>(dst.family);
+    rt.rtm_dst_len = static_cast<uint8_t>(dst.bits());
+    NlMsg m = nl_new(RTM_GETROUTE, 0, rt);
+    if (m && !put_ok(nla_put(m.get(), RTA_DST, static_cast<int>(dst.size()), dst.b.data()))) m.reset();
+    return m;
+  };
+  auto st = s.query(make, [&](nlmsghdr* h) { out = parse_route(h); }, "get route to " + dst.str());
+  if (!st) return std::move(st).error();
+  if (!out) return Error::from_errno(ENETUNREACH, "get route to " + dst.str());
+  return *out;
 }
 
 static NlMsg route_msg(int type, int flags, const RouteInfo& r) {

@@ -83,6 +83,8 @@ Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filter
 // Creates a veth pair: `host_name` here, `peer_name` directly inside the netns `peer_netns_fd`.
 Status veth_create(NlSock& s, std::string_view host_name, std::string_view peer_name, int peer_netns_fd, int mtu,
                    const std::optional<Mac>& peer_mac);
+// Creates a link of a kind without options ("wireguard", "dummy"); EEXIST in Error.sys.
+Status link_create(NlSock& s, std::string_view name, std::string_view kind, int mtu);
 Status link_delete(NlSock& s, int index);
 
 struct LinkChange {
@@ -115,6 +117,8 @@ struct RouteInfo {
   int protocol = 4; // RTPROT_STATIC
 };
 Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table = 254);
+// The route the kernel would use to reach `dst` (RTM_GETROUTE).
+Result<RouteInfo> route_get(NlSock& s, const IpAddr& dst);
 // replace: NLM_F_REPLACE instead of NLM_F_EXCL.
 Status route_add(NlSock& s, const RouteInfo& r, bool replace);
 Status route_del(NlSock& s, const RouteInfo& r);
