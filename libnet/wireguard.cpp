@@ -354,7 +354,7 @@ constexpr size_t kSetMessageSize = 32768;
 
 class Kernel final : public Backend {
  public:
-  Kernel(NlSock s, int family) : sock_(std::move(s)), family_(family) {}
+  explicit Kernel(NlSock s) : sock_(std::move(s)) {}
   std::string kind() const override { return "kernel"; }
 
   Result<int> ensure_device(NlSock& rtnl, const std::string& name) override {
@@ -374,6 +374,7 @@ class Kernel final : public Backend {
   }
 
   Result<Device> get(const std::string& name) override {
+    if (auto s = resolve(); !s) return std::move(s).error();
     Device d;
     Status parsed;
     auto st = sock_.query(
@@ -392,6 +393,7 @@ class Kernel final : public Backend {
   }
 
   Status set(const Update& u) override {
+    if (auto s = resolve(); !s) return s;
     auto msgs = build_set_messages(family_, u, kSetMessageSize);
     if (!msgs) return std::move(msgs).error();
     for (auto& m : *msgs) {
@@ -401,8 +403,17 @@ class Kernel final : public Backend {
   }
 
  private:
+  // The genetlink family appears once the module is loaded, which creating the first
+  // wireguard link does on demand: resolve it lazily.
+  Status resolve() {
+    if (family_ > 0) return {};
+    family_ = genl_ctrl_resolve(sock_.get(), WG_GENL_NAME);
+    if (family_ < 0) return Error{ENOENT, 0, "kernel WireGuard is not available (no \"wireguard\" generic netlink family)"};
+    return {};
+  }
+
   NlSock sock_;
-  int family_;
+  int family_ = -1;
 };
 
 }  // namespace
@@ -410,9 +421,7 @@ class Kernel final : public Backend {
 Result<std::unique_ptr<Backend>> open_kernel() {
   auto s = NlSock::open(NETLINK_GENERIC);
   if (!s) return std::move(s).error();
-  int family = genl_ctrl_resolve(s->get(), WG_GENL_NAME);
-  if (family < 0) return Error{ENOENT, 0, "kernel WireGuard is not available (no \"wireguard\" generic netlink family)"};
-  return std::unique_ptr<Backend>(new Kernel(std::move(*s), family));
+  return std::unique_ptr<Backend>(new Kernel(std::move(*s)));
 }
 
 bool kernel_available() {

@@ -1,0 +1,257 @@
+// zl-wg pubkey | show | sync: the operator's view of the node's mesh.
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "libcni/conf.h"
+#include "libcni/env.h"
+#include "libcni/errors.h"
+#include "libnet/file.h"
+#include "libnet/names.h"
+#include "plugins/zl-wg/mesh.h"
+#include "plugins/zl-wg/wg.h"
+
+namespace zl::wg {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: zl-wg pubkey <network | conflist>   print the node's public key (creates the key if absent)\n"
+    "       zl-wg show [<interface>] [--json]     peers, endpoints, handshakes, transfer\n"
+    "       zl-wg sync <conflist>                reconcile the mesh from a conflist, without a pod\n";
+
+int fail_msg(const std::string& m) {
+  std::cerr << "zl-wg: " << m << "\n";
+  return 1;
+}
+
+struct Loaded {
+  Config config;
+  std::string bridge;  // zl-bridge's bridge in the same conflist, if any
+};
+
+// The zl-wg plugin of a conflist, as a runtime would hand it to the plugin.
+Result<Loaded> load_conflist(const std::string& path) {
+  auto text = net::read_file(path);
+  if (!text) return std::move(text).error();
+  auto doc = cni::parse_json(*text, path);
+  if (!doc) return std::move(doc).error();
+  auto& d = **doc;
+  auto name = cni::get_string(d, "name", "name");
+  auto ver = cni::get_string(d, "cniVersion", "cniVersion");
+  auto plugins = cni::get_array(d, "plugins", "plugins");
+  if (!name || !ver || !plugins) return cni::fail(cni::kErrInvalidConfig, path + ": not a conflist");
+  if (!*name || !*plugins) return cni::fail(cni::kErrInvalidConfig, path + ": conflist needs name and plugins");
+  Loaded out;
+  std::optional<std::string> wg_conf;
+  for (auto& p : (*plugins)->GetArray()) {
+    auto type = cni::get_string(p, "type", "type");
+    if (!type || !*type) continue;
+    if (**type == "zl-bridge") {
+      auto br = cni::get_string(p, "bridge", "bridge");
+      out.bridge = br && *br ? **br : "zl-" + net::stable_hash_hex(**name, 12);
+    }
+    if (**type != "zl-wg") continue;
+    rapidjson::Document one;
+    one.CopyFrom(p, one.GetAllocator());
+    one.RemoveMember("name");
+    one.RemoveMember("cniVersion");
+    one.AddMember("name", rapidjson::Value(name->value().c_str(), one.GetAllocator()), one.GetAllocator());
+    one.AddMember("cniVersion", rapidjson::Value(ver->value_or("1.1.0").c_str(), one.GetAllocator()), one.GetAllocator());
+    wg_conf = cni::to_json(one);
+  }
+  if (!wg_conf) return cni::fail(cni::kErrInvalidConfig, path + ": no zl-wg plugin in the conflist");
+  auto nc = cni::parse_netconf(*wg_conf);
+  if (!nc) return std::move(nc).error();
+  auto c = parse_config(*nc);
+  if (!c) return std::move(c).error();
+  out.config = std::move(*c);
+  return out;
+}
+
+int cmd_pubkey(const std::string& arg) {
+  std::string key_file;
+  if (arg.find('/') != std::string::npos || arg.ends_with(".conflist")) {
+    auto l = load_conflist(arg);
+    if (!l) return fail_msg(l.error().msg);
+    key_file = l->config.private_key_file;
+  } else {
+    if (!cni::valid_identifier(arg)) return fail_msg("network name \"" + arg + "\" is not valid");
+    key_file = std::string(kKeyDir) + "/" + arg + ".key";
+  }
+  auto k = net::load_or_create_key(key_file);
+  if (!k) return fail_msg(k.error().msg);
+  std::cout << net::key_to_base64(k->public_key()) << "\n";
+  return 0;
+}
+
+int cmd_sync(const std::string& path) {
+  auto l = load_conflist(path);
+  if (!l) return fail_msg(l.error().msg);
+  std::vector<net::IpAddr> prefsrc;
+  if (!l->bridge.empty()) {
+    if (auto rtnl = net::NlSock::open()) {
+      if (auto br = net::link_by_name(*rtnl, l->bridge); br && *br) {
+        if (auto addrs = net::addr_list(*rtnl, 0, (*br)->index)) {
+          for (const auto& a : *addrs) {
+            bool link_local = !a.addr.addr.is_v4() && a.addr.addr.b[0] == 0xfe && (a.addr.addr.b[1] & 0xc0) == 0x80;
+            if (!link_local) prefsrc.push_back(a.addr.addr);
+          }
+        }
+      }
+    }
+  }
+  auto rep = reconcile(l->config, prefsrc, true);
+  if (!rep) return fail_msg(rep.error().msg);
+  std::cout << l->config.ifname << " (" << rep->backend << "): peers added " << rep->peers_added << ", updated "
+            << rep->peers_updated << ", removed " << rep->peers_removed << "; routes added " << rep->routes_added
+            << ", removed " << rep->routes_removed << (rep->set_messages ? "" : "; device unchanged") << "\n";
+  return 0;
+}
+
+std::string human_bytes(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+std::string ago(int64_t sec) {
+  if (sec == 0) return "never";
+  int64_t d = static_cast<int64_t>(std::time(nullptr)) - sec;
+  if (d < 0) d = 0;
+  return std::to_string(d) + (d == 1 ? " second ago" : " seconds ago");
+}
+
+int cmd_show(const std::string& only, bool json) {
+  auto rtnl = net::NlSock::open();
+  if (!rtnl) return fail_msg(rtnl.error().msg);
+  auto links = net::link_list(*rtnl);
+  if (!links) return fail_msg(links.error().msg);
+  std::vector<net::wg::Device> devices;
+  for (const auto& l : *links) {
+    if (!only.empty() && l.name != only) continue;
+    Result<std::unique_ptr<net::wg::Backend>> b = Error{};
+    if (l.kind == "wireguard") {
+      b = net::wg::open_kernel();
+    } else if (l.kind == "tun" && net::read_file("/var/run/wireguard/" + l.name + ".sock").error().sys != ENOENT) {
+      b = net::wg::open_userspace();
+    } else {
+      continue;
+    }
+    if (!b) return fail_msg(b.error().msg);
+    auto d = (*b)->get(l.name);
+    if (!d) return fail_msg(d.error().msg);
+    d->name = l.name;
+    devices.push_back(std::move(*d));
+  }
+  if (!only.empty() && devices.empty()) return fail_msg("no WireGuard interface \"" + only + "\"");
+  if (json) {
+    rapidjson::StringBuffer sb;
+    cni::JWriter w(sb);
+    w.StartObject();
+    w.Key("interfaces");
+    w.StartArray();
+    for (const auto& d : devices) {
+      w.StartObject();
+      w.Key("name");
+      w.String(d.name);
+      w.Key("publicKey");
+      w.String(d.public_key ? net::key_to_base64(*d.public_key) : "");
+      w.Key("listenPort");
+      w.Uint(d.listen_port);
+      w.Key("fwmark");
+      w.Uint(d.fwmark);
+      w.Key("peers");
+      w.StartArray();
+      for (const auto& p : d.peers) {
+        w.StartObject();
+        w.Key("publicKey");
+        w.String(net::key_to_base64(p.public_key));
+        w.Key("endpoint");
+        if (p.endpoint) {
+          w.String(p.endpoint->str());
+        } else {
+          w.Null();
+        }
+        w.Key("allowedIPs");
+        w.StartArray();
+        for (const auto& a : p.allowed_ips) w.String(a.str());
+        w.EndArray();
+        w.Key("latestHandshake");
+        w.Int64(p.handshake_sec);
+        w.Key("rxBytes");
+        w.Uint64(p.rx_bytes);
+        w.Key("txBytes");
+        w.Uint64(p.tx_bytes);
+        w.Key("persistentKeepalive");
+        w.Uint(p.keepalive);
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::cout << sb.GetString() << "\n";
+    return 0;
+  }
+  bool first = true;
+  for (const auto& d : devices) {
+    if (!first) std::cout << "\n";
+    first = false;
+    std::cout << "interface: " << d.name << "\n";
+    if (d.public_key) std::cout << "  public key: " << net::key_to_base64(*d.public_key) << "\n";
+    if (d.listen_port) std::cout << "  listening port: " << d.listen_port << "\n";
+    if (d.fwmark) std::cout << "  fwmark: 0x" << std::hex << d.fwmark << std::dec << "\n";
+    for (const auto& p : d.peers) {
+      std::cout << "\npeer: " << net::key_to_base64(p.public_key) << "\n";
+      if (p.preshared_key) std::cout << "  preshared key: (hidden)\n";
+      if (p.endpoint) std::cout << "  endpoint: " << p.endpoint->str() << "\n";
+      std::cout << "  allowed ips: ";
+      if (p.allowed_ips.empty()) std::cout << "(none)";
+      for (size_t i = 0; i < p.allowed_ips.size(); ++i) std::cout << (i ? ", " : "") << p.allowed_ips[i].str();
+      std::cout << "\n  latest handshake: " << ago(p.handshake_sec) << "\n";
+      std::cout << "  transfer: " << human_bytes(p.rx_bytes) << " received, " << human_bytes(p.tx_bytes) << " sent\n";
+      if (p.keepalive) std::cout << "  persistent keepalive: every " << p.keepalive << " seconds\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cli(int argc, char** argv) {
+  std::string cmd = argv[1];
+  if (cmd == "pubkey" && argc == 3) return cmd_pubkey(argv[2]);
+  if (cmd == "sync" && argc == 3) return cmd_sync(argv[2]);
+  if (cmd == "show" && argc <= 4) {
+    std::string only;
+    bool json = false;
+    for (int i = 2; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--json") {
+        json = true;
+      } else if (only.empty() && a[0] != '-') {
+        only = a;
+      } else {
+        std::cerr << kUsage;
+        return 2;
+      }
+    }
+    return cmd_show(only, json);
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << kUsage;
+  return 2;
+}
+
+}  // namespace zl::wg

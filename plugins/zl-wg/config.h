@@ -1,0 +1,46 @@
+// zl-wg configuration: the node device and the desired peers (peers ∪ peersFile).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcni/conf.h"
+#include "libnet/wireguard.h"
+
+namespace zl::wg {
+
+enum class Implementation { kAuto, kKernel, kUserspace };
+
+inline constexpr const char* kKeyDir = "/var/lib/zl-cni/wg";
+
+struct PeerConfig {
+  net::Key public_key{};
+  std::optional<net::wg::Endpoint> endpoint;
+  std::string endpoint_text;  // as written, for messages
+  std::vector<net::IpNet> allowed_ips;
+  uint16_t keepalive = 0;
+  std::string preshared_key_file;
+};
+
+struct Config {
+  std::string network;
+  std::string ifname;        // given or "zl-wg-" + hash(network)
+  uint16_t listen_port = 51820;
+  std::string private_key_file;
+  int mtu = 0;               // 0: derived from the underlay
+  uint32_t fwmark = 0;
+  std::vector<PeerConfig> peers;  // validated union of peers and peersFile
+  std::string peers_file;
+  Implementation implementation = Implementation::kAuto;
+};
+
+// Parses the plugin's keys (code 7 naming the bad value). Reads peersFile; a peersFile
+// that is unreadable or malformed fails the whole parse (never half-applied).
+Result<Config> parse_config(const cni::NetConf& conf);
+
+// Validates the peer set against the node's own public key: own key listed, duplicate
+// keys, allowed IPs claimed by two peers → code 7.
+Status validate_peers(const Config& c, const net::Key& own_public);
+
+}  // namespace zl::wg

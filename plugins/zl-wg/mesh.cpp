@@ -1,0 +1,227 @@
+#include "plugins/zl-wg/mesh.h"
+
+#include <linux/rtnetlink.h>
+#include <linux/wireguard.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "libcni/errors.h"
+#include "libnet/file.h"
+#include "libnet/netns.h"
+#include "plugins/zl-wg/reconcile.h"
+
+namespace zl::wg {
+
+using net::NlSock;
+
+namespace {
+
+constexpr int kOverhead = 80;  // WireGuard over IPv6: 40 IP + 8 UDP + 32 WireGuard
+
+Result<net::FileLock> lock_device(const std::string& ifname) {
+  if (auto s = net::make_dirs(kKeyDir, 0700); !s) return std::move(s).error();
+  auto ns = net::NetNs::current();
+  if (!ns) return std::move(ns).error();
+  return net::FileLock::acquire(std::string(kKeyDir) + "/" + ifname + "-" + std::to_string(ns->inode()) + ".lock");
+}
+
+// The underlay MTU: of the route to the first peer endpoint, else of the default route.
+int derive_mtu(NlSock& rtnl, const Config& c) {
+  int oif = 0;
+  for (const auto& p : c.peers) {
+    if (!p.endpoint) continue;
+    if (auto r = net::route_get(rtnl, p.endpoint->addr)) oif = r->oif;
+    break;
+  }
+  if (!oif) {
+    for (int family : {AF_INET, AF_INET6}) {
+      auto routes = net::route_list(rtnl, family);
+      if (!routes) continue;
+      for (const auto& r : *routes) {
+        if (r.dst.len == 0 && r.oif) {
+          oif = r.oif;
+          break;
+        }
+      }
+      if (oif) break;
+    }
+  }
+  if (oif) {
+    if (auto l = net::link_by_index(rtnl, oif); l && *l && (*l)->mtu > kOverhead + 1280) return (*l)->mtu - kOverhead;
+  }
+  return 1420;
+}
+
+Result<Desired> desired(const Config& c, const net::Key& own_public) {
+  Desired d;
+  d.public_key = own_public;
+  d.listen_port = c.listen_port;
+  d.fwmark = c.fwmark;
+  for (const auto& pc : c.peers) {
+    net::wg::Peer p;
+    p.public_key = pc.public_key;
+    p.endpoint = pc.endpoint;
+    p.keepalive = pc.keepalive;
+    p.allowed_ips = pc.allowed_ips;
+    if (!pc.preshared_key_file.empty()) {
+      auto k = net::load_key(pc.preshared_key_file);
+      if (!k) return cni::fail(cni::kErrInvalidConfig, "presharedKeyFile: " + k.error().msg);
+      p.preshared_key = k->bytes();
+    }
+    d.peers.push_back(std::move(p));
+  }
+  return d;
+}
+
+std::string describe(const net::wg::Peer& p) {
+  std::string k = net::key_to_base64(p.public_key);
+  if (p.flags & WGPEER_F_REMOVE_ME) return "unexpected peer " + k;
+  if (p.flags & WGPEER_F_UPDATE_ONLY) return "peer " + k + " differs";
+  return "missing peer " + k;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<net::wg::Backend>> open_backend(const Config& c, NlSock& rtnl) {
+  auto link = net::link_by_name(rtnl, c.ifname);
+  if (!link) return std::move(link).error();
+  bool kernel_dev = *link && (*link)->kind == "wireguard";
+  bool user_dev = *link && (*link)->kind == "tun";
+  if (kernel_dev || (c.implementation == Implementation::kKernel)) return net::wg::open_kernel();
+  if (user_dev || c.implementation == Implementation::kUserspace) return net::wg::open_userspace();
+  if (net::wg::kernel_available()) return net::wg::open_kernel();
+  auto u = net::wg::open_userspace();
+  if (!u) {
+    return cni::fail(cni::kErrNotAvailable,
+                     "neither kernel WireGuard nor the userspace fallback (wireguard-go, /dev/net/tun) is available");
+  }
+  return u;
+}
+
+Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsrc, bool apply) {
+  Report rep;
+  auto lock = lock_device(c.ifname);
+  if (!lock) return std::move(lock).error();
+  auto key = apply ? net::load_or_create_key(c.private_key_file) : net::load_key(c.private_key_file);
+  if (!key) {
+    int code = key.error().sys == ENOENT ? cni::kErrCheckMismatch : cni::kErrInvalidConfig;
+    return cni::fail(code, "privateKeyFile: " + key.error().msg);
+  }
+  const net::Key own = key->public_key();
+  if (auto s = validate_peers(c, own); !s) return std::move(s).error();
+  auto want = desired(c, own);
+  if (!want) return std::move(want).error();
+
+  auto rtnl = NlSock::open();
+  if (!rtnl) return std::move(rtnl).error();
+  auto backend = open_backend(c, *rtnl);
+  if (!backend) return std::move(backend).error();
+  rep.backend = (*backend)->kind();
+
+  int ifindex = 0;
+  if (apply) {
+    auto idx = (*backend)->ensure_device(*rtnl, c.ifname);
+    if (!idx) return std::move(idx).error();
+    ifindex = *idx;
+  } else {
+    auto l = net::link_by_name(*rtnl, c.ifname);
+    if (!l) return std::move(l).error();
+    if (!*l) return cni::fail(cni::kErrCheckMismatch, "WireGuard device " + c.ifname + " does not exist");
+    ifindex = (*l)->index;
+  }
+  rep.ifindex = ifindex;
+
+  auto cur = (*backend)->get(c.ifname);
+  if (!cur) return std::move(cur).error();
+  cur->ifindex = ifindex;
+  cur->name = c.ifname;
+  bool key_differs = false;
+  net::wg::Update u = diff(*cur, *want, key_differs);
+  if (key_differs) {
+    if (apply) {
+      u.private_key = &*key;
+    } else {
+      rep.differences.push_back("device " + c.ifname + " has a different private key");
+    }
+  }
+  for (const auto& p : u.peers) {
+    if (p.flags & WGPEER_F_REMOVE_ME) {
+      ++rep.peers_removed;
+    } else if (p.flags & WGPEER_F_UPDATE_ONLY) {
+      ++rep.peers_updated;
+    } else {
+      ++rep.peers_added;
+    }
+    if (!apply) rep.differences.push_back(describe(p));
+  }
+  if (!apply && u.listen_port) rep.differences.push_back("listen port " + std::to_string(cur->listen_port) + ", want " + std::to_string(*u.listen_port));
+  if (!apply && u.fwmark) rep.differences.push_back("fwmark " + std::to_string(cur->fwmark) + ", want " + std::to_string(*u.fwmark));
+  if (apply && !u.empty()) {
+    if (auto s = (*backend)->set(u); !s) return std::move(s).error();
+    rep.set_messages = 1;
+  }
+
+  // Link: MTU and up.
+  auto link = net::link_by_index(*rtnl, ifindex);
+  if (!link || !*link) return link ? Error::from_errno(ENODEV, c.ifname) : std::move(link).error();
+  int mtu = c.mtu ? c.mtu : derive_mtu(*rtnl, c);
+  net::LinkChange ch;
+  if ((*link)->mtu != mtu) ch.mtu = mtu;
+  if (!(*link)->up()) ch.up = true;
+  if (ch.mtu || ch.up) {
+    if (!apply) {
+      if (ch.mtu) rep.differences.push_back(c.ifname + " MTU " + std::to_string((*link)->mtu) + ", want " + std::to_string(mtu));
+      if (ch.up) rep.differences.push_back(c.ifname + " is down");
+    } else if (auto s = net::link_change(*rtnl, ifindex, ch); !s) {
+      return std::move(s).error();
+    }
+  }
+
+  // Routes: every peer's allowed IPs via the device, from the local gateway.
+  for (int family : {AF_INET, AF_INET6}) {
+    std::optional<net::IpAddr> src;
+    for (const auto& a : prefsrc)
+      if (a.family == family) src = a;
+    std::vector<net::RouteInfo> want_routes;
+    for (const auto& p : c.peers) {
+      for (const auto& a : p.allowed_ips) {
+        if (a.addr.family != family) continue;
+        net::RouteInfo r;
+        r.dst = a.masked();
+        r.oif = ifindex;
+        r.scope = RT_SCOPE_LINK;
+        r.prefsrc = src;
+        want_routes.push_back(r);
+      }
+    }
+    auto have = net::route_list(*rtnl, family);
+    if (!have) return std::move(have).error();
+    std::erase_if(*have, [&](const net::RouteInfo& r) { return r.oif != ifindex; });
+    for (const auto& w : want_routes) {
+      bool ok = std::any_of(have->begin(), have->end(), [&](const net::RouteInfo& h) {
+        return h.dst == w.dst && h.prefsrc == w.prefsrc;
+      });
+      if (ok) continue;
+      ++rep.routes_added;
+      if (!apply) {
+        rep.differences.push_back("route " + w.dst.str() + " via " + c.ifname + " missing");
+      } else if (auto s = net::route_add(*rtnl, w, true); !s) {
+        return std::move(s).error();
+      }
+    }
+    for (const auto& h : *have) {
+      bool wanted = std::any_of(want_routes.begin(), want_routes.end(), [&](const net::RouteInfo& w) { return w.dst == h.dst; });
+      if (wanted) continue;
+      ++rep.routes_removed;
+      if (!apply) {
+        rep.differences.push_back("unexpected route " + h.dst.str() + " via " + c.ifname);
+      } else if (auto s = net::route_del(*rtnl, h); !s && s.error().sys != ESRCH) {
+        return std::move(s).error();
+      }
+    }
+  }
+  return rep;
+}
+
+}  // namespace zl::wg
