@@ -84,7 +84,11 @@ int dispatch(const Plugin& plugin, const EnvLookup& lookup, std::string stdin_da
   };
 
   auto env = parse_env(lookup, plugin.cni_args);
-  if (!env) return failed(env.error());
+  if (!env) {
+    // The runtime still speaks the config's version; answer in it when we can.
+    if (auto v = requested_version(stdin_data); is_supported_version(v)) version = v;
+    return failed(env.error());
+  }
   if (env->command == Command::kVersion) {
     out = version_json(requested_version(stdin_data));
     return 0;

@@ -141,6 +141,7 @@ Result<std::vector<Route>> parse_routes(const JVal& v, std::string_view key) {
 Result<Dns> parse_dns(const JVal& v, std::string_view path) {
   Dns d;
   std::string p(path);
+  if (!v.IsObject()) return fail(kErrInvalidConfig, p + ": expected an object, got " + json_snippet(v));
   auto ns = get_strings(v, "nameservers", p + ".nameservers");
   auto search = get_strings(v, "search", p + ".search");
   auto opts = get_strings(v, "options", p + ".options");

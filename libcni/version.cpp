@@ -10,6 +10,7 @@ std::optional<std::array<int, 3>> parse_version(std::string_view v) {
   for (int i = 0; i < 3; ++i) {
     auto end = i < 2 ? v.find('.') : v.size();
     if (end == std::string_view::npos || end == 0 || end > 4) return std::nullopt;
+    if (v[0] < '0' || v[0] > '9') return std::nullopt;  // from_chars would take "-1"
     auto [p, ec] = std::from_chars(v.data(), v.data() + end, out[i]);
     if (ec != std::errc() || p != v.data() + end) return std::nullopt;
     v.remove_prefix(i < 2 ? end + 1 : end);

@@ -9,7 +9,8 @@ namespace zl::net {
 
 std::optional<IpAddr> IpAddr::parse(std::string_view s) {
   char buf[INET6_ADDRSTRLEN + 1];
-  if (s.empty() || s.size() >= sizeof buf) return std::nullopt;
+  // inet_pton stops at a NUL: "1.2.3.4\0junk" must not pass as 1.2.3.4.
+  if (s.empty() || s.size() >= sizeof buf || s.find('\0') != std::string_view::npos) return std::nullopt;
   s.copy(buf, s.size());
   buf[s.size()] = '\0';
   IpAddr a;
@@ -54,7 +55,8 @@ std::optional<IpNet> IpNet::parse(std::string_view s) {
   std::string_view ls = s.substr(slash + 1);
   int len = -1;
   auto [p, ec] = std::from_chars(ls.data(), ls.data() + ls.size(), len);
-  if (ls.empty() || ls.size() > 3 || ec != std::errc() || p != ls.data() + ls.size()) return std::nullopt;
+  if (ls.empty() || ls.size() > 3 || ls[0] < '0' || ls[0] > '9') return std::nullopt;  // no sign
+  if (ec != std::errc() || p != ls.data() + ls.size()) return std::nullopt;
   if (len < 0 || len > a->bits()) return std::nullopt;
   return IpNet{*a, len};
 }

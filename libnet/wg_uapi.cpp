@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "libnet/fd.h"
 #include "libnet/wireguard.h"
@@ -109,7 +110,13 @@ class Userspace final : public Backend {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    int rc = ::posix_spawnp(&pid, "wireguard-go", &fa, nullptr, argv, environ);
+    // Its banner about preferring the kernel module is noise for a deliberate fallback.
+    std::vector<char*> envp;
+    for (char** e = environ; e && *e; ++e) envp.push_back(*e);
+    std::string quiet = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1";
+    envp.push_back(quiet.data());
+    envp.push_back(nullptr);
+    int rc = ::posix_spawnp(&pid, "wireguard-go", &fa, nullptr, argv, envp.data());
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) return Error::from_errno(rc, "start wireguard-go " + name);
     int status = 0;

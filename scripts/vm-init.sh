@@ -17,7 +17,10 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 umask 022
 
-say() { echo "zl-vm-init: $*"; }
+say() {
+	read -r up _ </proc/uptime 2>/dev/null || up="?"
+	echo "zl-vm-init[$up]: $*"
+}
 
 # Print a kernel message at KERN_EMERG: printk writes synchronously to the
 # serial console, so the line is out before we power off.
@@ -40,8 +43,10 @@ fail() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+ln -s /proc/self/fd /dev/fd
 dmesg -n 1
 kver=$(uname -r)
+say "started"
 
 run=
 tty=00
@@ -68,6 +73,8 @@ if [ -f /etc/zl-vm/modules.load ]; then
 		fi
 	done </etc/zl-vm/modules.load
 fi
+
+say "modules loaded"
 
 # --- root filesystem -------------------------------------------------------------
 mkdir -p /lower /upper /newroot

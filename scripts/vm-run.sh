@@ -19,7 +19,8 @@
 # ZL_VM_KERNEL_PKG overrides the kernel package (linux-image-<ver>-amd64).
 set -euo pipefail
 
-export PATH="${PATH:-/usr/bin:/bin}:/usr/sbin:/sbin"
+caller_path=${PATH:-/usr/bin:/bin}
+export PATH="$caller_path:/usr/sbin:/sbin"
 
 me=vm-run
 die() {
@@ -246,7 +247,8 @@ trap 'exit 143' TERM
 		*) [[ $pass == *" $n "* ]] || continue ;;
 		esac
 		printf 'export %s=%q\n' "$n" "${!n}"
-	done < <(compgen -e)
+	done < <(compgen -e | grep -vx PATH)
+	printf 'export PATH=%q\n' "$caller_path"
 } >"$run/env"
 printf '%s\n' "$PWD" >"$run/cwd"
 {
@@ -262,9 +264,6 @@ tty=00
 if [[ -t 1 ]]; then tty=1${tty:1}; fi
 if [[ -t 2 ]]; then tty=${tty:0:1}1; fi
 for c in con out err; do mkfifo "$run/$c.in" "$run/$c.out"; done
-# Hold each output FIFO open read-write so the readers never block on open and
-# see EOF only once we close it after QEMU is gone.
-exec {con_fd}<>"$run/con.out" {out_fd}<>"$run/out.out" {err_fd}<>"$run/err.out"
 if ((verbose)); then
 	tee "$run/console.log" <"$run/con.out" >&2 &
 else
@@ -275,6 +274,10 @@ cat <"$run/out.out" &
 fwd_pids+=($!)
 cat <"$run/err.out" >&2 &
 fwd_pids+=($!)
+# Hold each output FIFO open read-write (after forking the readers, so they
+# do not inherit it): their opens return at once, and they see EOF only once
+# we close it after QEMU is gone -- even if QEMU never started.
+exec {con_fd}<>"$run/con.out" {out_fd}<>"$run/out.out" {err_fd}<>"$run/err.out"
 
 t0=$(date +%s.%N)
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \

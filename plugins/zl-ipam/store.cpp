@@ -22,26 +22,27 @@ Result<State> parse_state(std::string_view text, const std::string& what) {
         s.last_reserved.emplace_back();
         continue;
       }
-      auto a = e.IsString() ? net::IpAddr::parse(e.GetString()) : std::nullopt;
+      auto a = e.IsString() ? net::IpAddr::parse(std::string_view(e.GetString(), e.GetStringLength())) : std::nullopt;
       if (!a) return bad("lastReserved: bad address " + cni::json_snippet(e));
       s.last_reserved.emplace_back(*a);
     }
   }
-  if (auto* al = cni::member(root, "allocations")) {
-    if (!al->IsArray()) return bad("allocations is not a list");
-    s.allocations.reserve(al->Size());
-    for (const auto& e : al->GetArray()) {
-      const cni::JVal* ip = cni::member(e, "ip");
-      const cni::JVal* id = cni::member(e, "containerID");
-      const cni::JVal* ifn = cni::member(e, "ifname");
-      if (!ip || !id || !ifn || !ip->IsString() || !id->IsString() || !ifn->IsString()) {
-        return bad("bad allocation " + cni::json_snippet(e));
-      }
-      auto a = net::IpAddr::parse(std::string_view(ip->GetString(), ip->GetStringLength()));
-      if (!a) return bad("bad allocation address " + cni::json_snippet(*ip));
-      s.allocations.push_back({*a, std::string(id->GetString(), id->GetStringLength()),
-                               std::string(ifn->GetString(), ifn->GetStringLength())});
+  // Every state we write has "allocations"; without it this is some other file, not ours to overwrite.
+  const cni::JVal* al = cni::member(root, "allocations");
+  if (!al) return bad("not a zl-ipam state (no allocations list)");
+  if (!al->IsArray()) return bad("allocations is not a list");
+  s.allocations.reserve(al->Size());
+  for (const auto& e : al->GetArray()) {
+    const cni::JVal* ip = cni::member(e, "ip");
+    const cni::JVal* id = cni::member(e, "containerID");
+    const cni::JVal* ifn = cni::member(e, "ifname");
+    if (!ip || !id || !ifn || !ip->IsString() || !id->IsString() || !ifn->IsString()) {
+      return bad("bad allocation " + cni::json_snippet(e));
     }
+    auto a = net::IpAddr::parse(std::string_view(ip->GetString(), ip->GetStringLength()));
+    if (!a) return bad("bad allocation address " + cni::json_snippet(*ip));
+    s.allocations.push_back({*a, std::string(id->GetString(), id->GetStringLength()),
+                             std::string(ifn->GetString(), ifn->GetStringLength())});
   }
   return s;
 }

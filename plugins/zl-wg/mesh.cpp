@@ -197,7 +197,8 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
     }
     auto have = net::route_list(*rtnl, family);
     if (!have) return std::move(have).error();
-    std::erase_if(*have, [&](const net::RouteInfo& r) { return r.oif != ifindex; });
+    // Ours: static routes on the device (the kernel's own, e.g. fe80::/64, are left alone).
+    std::erase_if(*have, [&](const net::RouteInfo& r) { return r.oif != ifindex || r.protocol != RTPROT_STATIC; });
     for (const auto& w : want_routes) {
       bool ok = std::any_of(have->begin(), have->end(), [&](const net::RouteInfo& h) {
         return h.dst == w.dst && h.prefsrc == w.prefsrc;
