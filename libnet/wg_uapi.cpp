@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
-#include <vector>
 
 #include "libnet/fd.h"
 #include "libnet/wireguard.h"
@@ -109,21 +108,18 @@ class Userspace final : public Backend {
     pid_t pid = -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    // Its only output is a banner urging the kernel module: noise for a deliberate fallback.
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    // Its banner about preferring the kernel module is noise for a deliberate fallback.
-    std::vector<char*> envp;
-    for (char** e = environ; e && *e; ++e) envp.push_back(*e);
-    std::string quiet = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1";
-    envp.push_back(quiet.data());
-    envp.push_back(nullptr);
-    int rc = ::posix_spawnp(&pid, "wireguard-go", &fa, nullptr, argv, envp.data());
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    int rc = ::posix_spawnp(&pid, "wireguard-go", &fa, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) return Error::from_errno(rc, "start wireguard-go " + name);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      return Error{EIO, 0, "wireguard-go " + name + " failed to start (status " + std::to_string(status) + ")"};
+      return Error{EIO, 0, "wireguard-go " + name + " failed to start (exit status " + std::to_string(WEXITSTATUS(status)) +
+                               "; run `wireguard-go -f " + name + "` to see why)"};
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (::stat(socket_path(name).c_str(), &st) != 0) {

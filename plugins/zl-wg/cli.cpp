@@ -25,7 +25,7 @@ int fail_msg(const std::string& m) {
 }
 
 struct Loaded {
-  Config config;
+  cni::NetConf conf;   // the zl-wg plugin's config as a runtime would pass it
   std::string bridge;  // zl-bridge's bridge in the same conflist, if any
 };
 
@@ -62,18 +62,19 @@ Result<Loaded> load_conflist(const std::string& path) {
   if (!wg_conf) return cni::fail(cni::kErrInvalidConfig, path + ": no zl-wg plugin in the conflist");
   auto nc = cni::parse_netconf(*wg_conf);
   if (!nc) return std::move(nc).error();
-  auto c = parse_config(*nc);
-  if (!c) return std::move(c).error();
-  out.config = std::move(*c);
+  out.conf = std::move(*nc);
   return out;
 }
 
 int cmd_pubkey(const std::string& arg) {
   std::string key_file;
   if (arg.find('/') != std::string::npos || arg.ends_with(".conflist")) {
+    // Only the key's location matters here: peers may not be known yet.
     auto l = load_conflist(arg);
     if (!l) return fail_msg(l.error().msg);
-    key_file = l->config.private_key_file;
+    auto kf = cni::get_string(l->conf.root(), "privateKeyFile", "privateKeyFile");
+    if (!kf) return fail_msg(kf.error().msg);
+    key_file = kf->value_or(std::string(kKeyDir) + "/" + l->conf.name + ".key");
   } else {
     if (!cni::valid_identifier(arg)) return fail_msg("network name \"" + arg + "\" is not valid");
     key_file = std::string(kKeyDir) + "/" + arg + ".key";
@@ -87,6 +88,8 @@ int cmd_pubkey(const std::string& arg) {
 int cmd_sync(const std::string& path) {
   auto l = load_conflist(path);
   if (!l) return fail_msg(l.error().msg);
+  auto config = parse_config(l->conf);
+  if (!config) return fail_msg(config.error().msg);
   std::vector<net::IpAddr> prefsrc;
   if (!l->bridge.empty()) {
     if (auto rtnl = net::NlSock::open()) {
@@ -100,9 +103,9 @@ int cmd_sync(const std::string& path) {
       }
     }
   }
-  auto rep = reconcile(l->config, prefsrc, true);
+  auto rep = reconcile(*config, prefsrc, true);
   if (!rep) return fail_msg(rep.error().msg);
-  std::cout << l->config.ifname << " (" << rep->backend << "): peers added " << rep->peers_added << ", updated "
+  std::cout << config->ifname << " (" << rep->backend << "): peers added " << rep->peers_added << ", updated "
             << rep->peers_updated << ", removed " << rep->peers_removed << "; routes added " << rep->routes_added
             << ", removed " << rep->routes_removed << (rep->set_messages ? "" : "; device unchanged") << "\n";
   return 0;
