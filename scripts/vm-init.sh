@@ -44,25 +44,31 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 ln -s /proc/self/fd /dev/fd
-dmesg -n 1
 kver=$(uname -r)
 say "started"
 
 run=
 tty=00
+verbose=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	zl.run=*) run=${arg#zl.run=} ;;
 	zl.tty=*) tty=${arg#zl.tty=} ;;
+	zl.verbose=1) verbose=1 ;;
 	esac
 done
+[ -n "$verbose" ] || dmesg -n 1
 
 # --- modules -----------------------------------------------------------------
 if [ -s /etc/zl-vm/notes ]; then
 	while IFS= read -r line; do say "note: $line"; done </etc/zl-vm/notes
 fi
-if [ -f /etc/zl-vm/modules.load ]; then
+# One busybox modprobe for all (much faster than an insmod per module under
+# TCG); on any failure, insmod one by one to report what is missing.
+# shellcheck disable=SC2046 # one module name per word
+if [ -f /etc/zl-vm/modules.load ] &&
+	! modprobe -a $(sed 's|.*/||; s|\.ko$||' /etc/zl-vm/modules.load) 2>/dev/null; then
 	while IFS= read -r m; do
 		[ -n "$m" ] || continue
 		if ! err=$(insmod "/lib/modules/$kver/$m" 2>&1); then
