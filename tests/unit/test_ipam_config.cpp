@@ -1,0 +1,217 @@
+// zl-ipam configuration: ranges and their defaults, validation, reserved, dataDir, requested IPs.
+#include <doctest/doctest.h>
+
+#include "libcni/errors.h"
+#include "tests/unit/ipam_helpers.h"
+
+using namespace zl;
+using namespace zl::ipam;
+using test::cidr;
+using test::ip;
+using test::ipam_config;
+using test::ipam_ok;
+
+TEST_CASE("ipam config: single-range shorthand with defaults") {
+  auto c = ipam_ok(R"({"type":"zl-ipam","subnet":"10.244.1.7/24"})");
+  CHECK(c.network == "zl-test");
+  CHECK(c.data_dir == "/var/lib/zl-cni/ipam");
+  REQUIRE(c.range_sets.size() == 1);
+  REQUIRE(c.range_sets[0].size() == 1);
+  const Range& r = c.range_sets[0][0];
+  CHECK(r.subnet == cidr("10.244.1.0/24"));  // masked
+  CHECK(r.start == ip("10.244.1.1"));
+  CHECK(r.end == ip("10.244.1.254"));
+  CHECK(r.gateway == ip("10.244.1.1"));
+  CHECK(c.reserved.empty());
+  CHECK(c.routes.empty());
+  CHECK(c.dns.empty());
+  CHECK(r.contains(ip("10.244.1.1")));
+  CHECK(r.contains(ip("10.244.1.254")));
+  CHECK_FALSE(r.contains(ip("10.244.1.255")));
+  CHECK_FALSE(r.contains(ip("10.244.1.0")));
+  CHECK_FALSE(r.contains(ip("::ffff:10.244.1.5")));
+}
+
+TEST_CASE("ipam config: IPv6 defaults end at the last address") {
+  auto c = ipam_ok(R"({"subnet":"fd00:244:1::/64"})");
+  const Range& r = c.range_sets[0][0];
+  CHECK(r.subnet == cidr("fd00:244:1::/64"));
+  CHECK(r.start == ip("fd00:244:1::1"));
+  CHECK(r.end == ip("fd00:244:1:0:ffff:ffff:ffff:ffff"));
+  CHECK(r.gateway == ip("fd00:244:1::1"));
+  auto c120 = ipam_ok(R"({"subnet":"fd00::100/120"})");
+  CHECK(c120.range_sets[0][0].start == ip("fd00::101"));
+  CHECK(c120.range_sets[0][0].end == ip("fd00::1ff"));
+}
+
+TEST_CASE("ipam config: small IPv4 subnets") {
+  auto c30 = ipam_ok(R"({"subnet":"10.0.0.4/30"})");
+  CHECK(c30.range_sets[0][0].start == ip("10.0.0.5"));
+  CHECK(c30.range_sets[0][0].end == ip("10.0.0.6"));
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/31"})"), cni::kErrInvalidConfig,
+              "ipam.subnet 10.0.0.0/31: too small");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.1/32"})"), cni::kErrInvalidConfig,
+              "ipam.subnet 10.0.0.1/32: a /32 has no usable addresses");
+  CHECK_FAILS(ipam_config(R"({"subnet":"fd00::1/128"})"), cni::kErrInvalidConfig,
+              "ipam.subnet fd00::1/128: a /128 has no usable addresses");
+}
+
+TEST_CASE("ipam config: explicit rangeStart, rangeEnd, gateway") {
+  auto c = ipam_ok(R"({"ranges":[[{"subnet":"10.0.0.0/24","rangeStart":"10.0.0.10","rangeEnd":"10.0.0.20","gateway":"10.0.0.254"}]]})");
+  const Range& r = c.range_sets[0][0];
+  CHECK(r.start == ip("10.0.0.10"));
+  CHECK(r.end == ip("10.0.0.20"));
+  CHECK(r.gateway == ip("10.0.0.254"));
+  // The extremes are allowed.
+  auto e = ipam_ok(R"({"subnet":"10.0.0.0/24","rangeStart":"10.0.0.1","rangeEnd":"10.0.0.254"})");
+  CHECK(e.range_sets[0][0].start == ip("10.0.0.1"));
+  CHECK(e.range_sets[0][0].end == ip("10.0.0.254"));
+  auto one = ipam_ok(R"({"subnet":"10.0.0.0/24","rangeStart":"10.0.0.9","rangeEnd":"10.0.0.9"})");
+  CHECK(one.range_sets[0][0].start == one.range_sets[0][0].end);
+}
+
+TEST_CASE("ipam config: range validation is code 7 naming the value") {
+  using cni::kErrInvalidConfig;
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","gateway":"10.0.1.1"})"), kErrInvalidConfig,
+              "ipam.gateway \"10.0.1.1\": outside subnet 10.0.0.0/24");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","gateway":"fd00::1"})"), kErrInvalidConfig,
+              "ipam.gateway \"fd00::1\": outside subnet");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","gateway":"10.0.0.1/24"})"), kErrInvalidConfig,
+              "ipam.gateway \"10.0.0.1/24\": not an IP address");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","rangeStart":"10.0.0.100","rangeEnd":"10.0.0.50"})"),
+              kErrInvalidConfig, "ipam: rangeStart 10.0.0.100 is after rangeEnd 10.0.0.50");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","rangeStart":"10.0.0.0"})"), kErrInvalidConfig,
+              "ipam.rangeStart 10.0.0.0: must be between 10.0.0.1 and 10.0.0.254");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","rangeEnd":"10.0.0.255"})"), kErrInvalidConfig,
+              "ipam.rangeEnd 10.0.0.255: must be between 10.0.0.1 and 10.0.0.254");
+  CHECK_FAILS(ipam_config(R"({"subnet":"fd00::/64","rangeStart":"fd00::"})"), kErrInvalidConfig,
+              "ipam.rangeStart fd00::: must be between fd00::1 and");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","rangeStart":"10.0.1.5"})"), kErrInvalidConfig,
+              "ipam.rangeStart \"10.0.1.5\": outside subnet 10.0.0.0/24");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","rangeEnd":"x"})"), kErrInvalidConfig,
+              "ipam.rangeEnd \"x\": not an IP address");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0"})"), kErrInvalidConfig, "ipam.subnet \"10.0.0.0\": not a CIDR");
+  CHECK_FAILS(ipam_config(R"({"subnet":24})"), kErrInvalidConfig, "ipam.subnet: expected a string");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.0.0.0/24"},{"rangeStart":"10.0.1.1"}]]})"), kErrInvalidConfig,
+              "ipam.ranges[0][1].subnet: missing");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.0.0.0/24"}],[{"subnet":"10.1.0.0/24","gateway":"10.2.0.1"}]]})"),
+              kErrInvalidConfig, "ipam.ranges[1][0].gateway \"10.2.0.1\": outside subnet 10.1.0.0/24");
+}
+
+TEST_CASE("ipam config: ranges shape") {
+  using cni::kErrInvalidConfig;
+  CHECK_FAILS(ipam_config(R"({"type":"zl-ipam"})"), kErrInvalidConfig, "ipam: no ranges (set ranges or subnet)");
+  CHECK_FAILS(ipam_config(R"({"ranges":[]})"), kErrInvalidConfig, "ipam: no ranges");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[]]})"), kErrInvalidConfig, "ipam.ranges[0]: expected a non-empty list of ranges");
+  CHECK_FAILS(ipam_config(R"({"ranges":[{"subnet":"10.0.0.0/24"}]})"), kErrInvalidConfig,
+              "ipam.ranges[0]: expected a non-empty list of ranges");
+  CHECK_FAILS(ipam_config(R"({"ranges":[["10.0.0.0/24"]]})"), kErrInvalidConfig, "ipam.ranges[0][0]: expected an object");
+  CHECK_FAILS(ipam_config(R"({"ranges":{"subnet":"10.0.0.0/24"}})"), kErrInvalidConfig, "ipam.ranges: expected a list");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","ranges":[[{"subnet":"10.1.0.0/24"}]]})"), kErrInvalidConfig,
+              "ipam: use either subnet or ranges, not both");
+  auto conf = test::netconf(R"({"subnet":"10.0.0.0/24"})");
+  conf.ipam = nullptr;
+  CHECK_FAILS(parse_config(conf), kErrInvalidConfig, "ipam: missing");
+}
+
+TEST_CASE("ipam config: several range sets and several ranges per set") {
+  auto c = ipam_ok(R"({"ranges":[[{"subnet":"10.0.0.0/24"},{"subnet":"10.0.1.0/24","gateway":"10.0.1.254"}],[{"subnet":"fd00::/64"}]]})");
+  REQUIRE(c.range_sets.size() == 2);
+  REQUIRE(c.range_sets[0].size() == 2);
+  REQUIRE(c.range_sets[1].size() == 1);
+  CHECK(c.range_sets[0][1].gateway == ip("10.0.1.254"));
+  CHECK(c.range_sets[1][0].gateway == ip("fd00::1"));
+  // Same subnet, disjoint ranges: fine.
+  auto split = ipam_ok(R"({"ranges":[[{"subnet":"10.0.0.0/24","rangeEnd":"10.0.0.99"},{"subnet":"10.0.0.0/24","rangeStart":"10.0.0.100"}]]})");
+  CHECK(split.range_sets[0].size() == 2);
+}
+
+TEST_CASE("ipam config: overlapping ranges and mixed families are rejected") {
+  using cni::kErrInvalidConfig;
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.0.0.0/24"},{"subnet":"10.0.0.0/25"}]]})"), kErrInvalidConfig,
+              "ipam: range 10.0.0.0/25 (10.0.0.1-10.0.0.126) overlaps 10.0.0.0/24 (10.0.0.1-10.0.0.254)");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.0.0.0/24"}],[{"subnet":"10.0.0.128/25"}]]})"), kErrInvalidConfig,
+              "ipam: range 10.0.0.128/25 (10.0.0.129-10.0.0.254) overlaps 10.0.0.0/24");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"fd00::/64"}],[{"subnet":"fd00::/48"}]]})"), kErrInvalidConfig,
+              "overlaps fd00::/64");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.0.0.0/24","rangeEnd":"10.0.0.100"},{"subnet":"10.0.0.0/24","rangeStart":"10.0.0.100"}]]})"),
+              kErrInvalidConfig, "overlaps");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.0.0.0/24"}],[{"subnet":"10.0.0.0/24"}]]})"), kErrInvalidConfig,
+              "overlaps");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.0.0.0/24"},{"subnet":"fd00::/64"}]]})"), kErrInvalidConfig,
+              "ipam.ranges[0]: mixes IPv4 and IPv6 (10.0.0.0/24 (10.0.0.1-10.0.0.254), fd00::/64");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.0.0.0/24"}],[{"subnet":"fd00::/64"},{"subnet":"10.1.0.0/24"}]]})"),
+              kErrInvalidConfig, "ipam.ranges[1]: mixes IPv4 and IPv6");
+}
+
+TEST_CASE("ipam config: reserved addresses and CIDRs") {
+  auto c = ipam_ok(R"({"subnet":"10.0.0.0/24","reserved":["10.0.0.5","10.0.0.17/28","fd00::9"]})");
+  REQUIRE(c.reserved.size() == 3);
+  CHECK(c.reserved[0] == cidr("10.0.0.5/32"));
+  CHECK(c.reserved[1] == cidr("10.0.0.16/28"));  // masked
+  CHECK(c.reserved[2] == cidr("fd00::9/128"));
+  using cni::kErrInvalidConfig;
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","reserved":["nope"]})"), kErrInvalidConfig,
+              "ipam.reserved \"nope\": not an IP address or CIDR");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","reserved":["10.0.0.0/33"]})"), kErrInvalidConfig,
+              "ipam.reserved \"10.0.0.0/33\"");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","reserved":[5]})"), kErrInvalidConfig,
+              "ipam.reserved: expected strings, got 5");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","reserved":"10.0.0.5"})"), kErrInvalidConfig,
+              "ipam.reserved: expected a list");
+}
+
+TEST_CASE("ipam config: dataDir must be absolute without '..'") {
+  CHECK(ipam_ok(R"({"subnet":"10.0.0.0/24","dataDir":"/run/zl"})").data_dir == "/run/zl");
+  CHECK(ipam_ok(R"({"subnet":"10.0.0.0/24","dataDir":"/var/lib/..data"})").data_dir == "/var/lib/..data");
+  for (std::string bad : {"relative/dir", "", "./x", "../x", "/a/../b", "/a/..", "/.."}) {
+    CAPTURE(bad);
+    CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","dataDir":")" + bad + R"("})"), cni::kErrInvalidConfig,
+                "ipam.dataDir \"" + bad + "\": must be an absolute path");
+  }
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","dataDir":1})"), cni::kErrInvalidConfig,
+              "ipam.dataDir: expected a string");
+}
+
+TEST_CASE("ipam config: routes and dns") {
+  auto c = ipam_ok(R"({"subnet":"10.0.0.0/24","routes":[{"dst":"0.0.0.0/0"},{"dst":"10.96.0.0/12","gw":"10.0.0.254"}],)"
+                   R"("dns":{"nameservers":["10.96.0.10"],"search":["svc.cluster.local"]}})");
+  REQUIRE(c.routes.size() == 2);
+  CHECK(c.routes[0].dst == cidr("0.0.0.0/0"));
+  CHECK_FALSE(c.routes[0].gw.has_value());
+  CHECK(c.routes[1].gw == ip("10.0.0.254"));
+  CHECK(c.dns.nameservers == std::vector<std::string>{"10.96.0.10"});
+  CHECK(c.dns.search == std::vector<std::string>{"svc.cluster.local"});
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","routes":[{"dst":"default"}]})"), cni::kErrInvalidConfig,
+              "ipam: routes[0].dst \"default\": not a CIDR");
+  CHECK_FAILS(ipam_config(R"({"subnet":"10.0.0.0/24","dns":{"nameservers":[1]}})"), cni::kErrInvalidConfig,
+              "ipam.dns.nameservers: expected strings");
+}
+
+TEST_CASE("requested_ips: runtimeConfig.ips, args.cni.ips and CNI_ARGS IP=, in that order, deduplicated") {
+  auto conf = test::netconf(R"({"subnet":"10.0.0.0/24"})",
+                            R"("runtimeConfig":{"ips":["10.0.0.5/24"]},"args":{"cni":{"ips":["fd00::5","10.0.0.5"]}})");
+  auto r = requested_ips(conf, "10.0.0.6,10.0.0.7/24,fd00::5");
+  REQUIRE_MESSAGE(r.ok(), r.error().msg);
+  CHECK(*r == std::vector<net::IpAddr>{ip("10.0.0.5"), ip("fd00::5"), ip("10.0.0.6"), ip("10.0.0.7")});
+
+  auto none = requested_ips(test::netconf(R"({"subnet":"10.0.0.0/24"})"), "");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  auto only_env = requested_ips(test::netconf(R"({"subnet":"10.0.0.0/24"})"), "10.0.0.9");
+  REQUIRE(only_env.ok());
+  CHECK(*only_env == std::vector<net::IpAddr>{ip("10.0.0.9")});
+}
+
+TEST_CASE("requested_ips: bad entries name their source") {
+  auto plain = test::netconf(R"({"subnet":"10.0.0.0/24"})");
+  CHECK_FAILS(requested_ips(plain, "10.0.0.300"), cni::kErrInvalidEnv, "CNI_ARGS IP \"10.0.0.300\": not an IP address");
+  CHECK_FAILS(requested_ips(plain, "10.0.0.5,x"), cni::kErrInvalidEnv, "CNI_ARGS IP \"x\"");
+  CHECK_FAILS(requested_ips(plain, "10.0.0.5,,10.0.0.6"), cni::kErrInvalidEnv, "CNI_ARGS IP \"\"");
+  auto rc = test::netconf(R"({"subnet":"10.0.0.0/24"})", R"("runtimeConfig":{"ips":["10.0.0.5/40"]})");
+  CHECK_FAILS(requested_ips(rc, ""), cni::kErrInvalidConfig, "runtimeConfig.ips \"10.0.0.5/40\": not an IP address");
+  auto rc_type = test::netconf(R"({"subnet":"10.0.0.0/24"})", R"("runtimeConfig":{"ips":"10.0.0.5"})");
+  CHECK_FAILS(requested_ips(rc_type, ""), cni::kErrInvalidConfig, "runtimeConfig.ips: expected a list");
+  auto args = test::netconf(R"({"subnet":"10.0.0.0/24"})", R"("args":{"cni":{"ips":["gateway"]}})");
+  CHECK_FAILS(requested_ips(args, ""), cni::kErrInvalidConfig, "args.cni.ips \"gateway\": not an IP address");
+}
