@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <exception>
 #include <cstdlib>
 
 #include "libcni/errors.h"
@@ -117,6 +118,7 @@ int dispatch(const Plugin& plugin, const EnvLookup& lookup, std::string stdin_da
 
   switch (cmd) {
     case Command::kAdd: {
+      if (!plugin.add) return failed(fail(kErrInternal, "ADD is not implemented"));
       auto r = plugin.add(ctx);
       if (!r) return failed(r.error());
       out = result_json(*r, version);
@@ -145,7 +147,13 @@ int run(const Plugin& plugin) {
   net::log_init(plugin.name);
   ::signal(SIGPIPE, SIG_IGN);  // a delegate that exits early must not kill us mid-write
   std::string out;
-  int rc = dispatch(plugin, [](const char* k) { return std::getenv(k); }, read_stdin(), out);
+  int rc;
+  try {
+    rc = dispatch(plugin, [](const char* k) { return std::getenv(k); }, read_stdin(), out);
+  } catch (const std::exception& e) {  // e.g. bad_alloc: still a CNI error, never a crash
+    out = error_json(kLatestVersion, kErrInternal, std::string("internal error: ") + e.what());
+    rc = 1;
+  }
   if (out.empty()) return rc;  // DEL, CHECK, GC, STATUS print nothing on success
   out += '\n';
   for (std::string_view s = out; !s.empty();) {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libnet/ip.h"
@@ -34,8 +36,15 @@ class Firewall {
   virtual Result<bool> present(const std::string& network) = 0;
 };
 
-// kAuto picks the backend whose tables already hold rules in the current netns
-// (nftables when both or neither do, unless only legacy xtables has rules).
+// kAuto picks by what the current netns already holds (rules, user chains or a DROP policy;
+// our own ZL-/zl- chains, tables and comments do not count):
+//   only legacy xtables         -> legacy xtables (backend() == kIptables);
+//   nftables, or nothing at all -> nftables;
+//   both                        -> a composite (backend() == kNftables): FORWARD accepts in both,
+//                                  since an ACCEPT in one never overrides a DROP in the other,
+//                                  and masquerade in nftables only.
+// Its ensure() also removes the network from the backend it did not choose; its remove() and
+// present() always cover both. kIptables / kNftables touch only that backend.
 Result<std::unique_ptr<Firewall>> open_firewall(FirewallBackend which);
 
 // "auto" | "iptables" | "nftables"

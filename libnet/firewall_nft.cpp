@@ -1,0 +1,893 @@
+// nftables backend: libnftnl messages in one libmnl batch per change.
+//
+// Per network:
+//   table inet zl-<hash> {
+//     chain postrouting { type nat hook postrouting priority srcnat;
+//       meta nfproto ipv4 ip daddr <each source, exclude, 224.0.0.0/4> accept   # no NAT
+//       meta nfproto ipv4 ip saddr <each source> masquerade   (ip6 likewise, ff00::/8) }
+//     chain forward { type filter hook forward priority filter;
+//       iifname <bridge> accept ; oifname <bridge> accept } }
+// An accept in our table does not override a drop in another table's base chain (every base
+// chain on a hook gets its say), so the two forward accepts are also inserted at the top of every
+// foreign forward filter base chain (ip, ip6, inet) that drops or holds rules, e.g. the
+// `ip filter FORWARD` iptables-nft creates or a user's `inet filter forward`. Those copies carry
+// the comment "zl-cni <network> forward" in the rule userdata, which is how remove() finds them.
+//
+// Every change reads the ruleset (generation id, then dumps), computes the difference and sends
+// it as one batch bound to that generation: if anyone changed the ruleset meanwhile the kernel
+// refuses the batch with ERESTART and we start over, so concurrent callers never duplicate rules.
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <memory>
+#include <new>
+#include <optional>
+#include <vector>
+
+#include "libnet/firewall_impl.h"
+#include "libnet/log.h"
+
+namespace zl::net::fw {
+namespace {
+
+constexpr int kAttempts = 10;
+constexpr int32_t kPrioSrcNat = 100;  // nft "srcnat" (NF_IP_PRI_NAT_SRC)
+constexpr int32_t kPrioFilter = 0;    // nft "filter" (NF_IP_PRI_FILTER)
+constexpr size_t kRecvSize = 1 << 16;
+constexpr size_t kMsgRoom = 1 << 14;  // upper bound for one message we build (rules are < 2 KiB)
+
+Error nft_error(int e, std::string_view what) { return Error::from_errno(e, "nft: " + std::string(what)); }
+
+const char* family_name(uint32_t f) {
+  switch (f) {
+    case NFPROTO_INET: return "inet";
+    case NFPROTO_IPV4: return "ip";
+    case NFPROTO_IPV6: return "ip6";
+    case NFPROTO_ARP: return "arp";
+    case NFPROTO_BRIDGE: return "bridge";
+    case NFPROTO_NETDEV: return "netdev";
+  }
+  return "?";
+}
+
+template <class T>
+T* checked(T* p) {
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+struct MnlClose {
+  void operator()(mnl_socket* s) const { mnl_socket_close(s); }
+};
+struct RuleFree {
+  void operator()(nftnl_rule* r) const { nftnl_rule_free(r); }
+};
+struct ChainFree {
+  void operator()(nftnl_chain* c) const { nftnl_chain_free(c); }
+};
+struct TableFree {
+  void operator()(nftnl_table* t) const { nftnl_table_free(t); }
+};
+struct UdataFree {
+  void operator()(nftnl_udata_buf* b) const { nftnl_udata_buf_free(b); }
+};
+struct ExprIterFree {
+  void operator()(nftnl_expr_iter* i) const { nftnl_expr_iter_destroy(i); }
+};
+using RulePtr = std::unique_ptr<nftnl_rule, RuleFree>;
+
+// ---- attribute reading (bounds- and type-checked; unknown attributes skipped) ----
+
+template <class Fn>
+void for_each_attr(const void* start, const void* end, Fn fn) {
+  const auto* a = static_cast<const nlattr*>(start);
+  while (mnl_attr_ok(a, static_cast<int>(static_cast<const char*>(end) - reinterpret_cast<const char*>(a)))) {
+    fn(a);
+    a = mnl_attr_next(a);
+  }
+}
+
+template <class Fn>
+void for_each_msg_attr(const nlmsghdr* nlh, size_t offset, Fn fn) {
+  if (mnl_nlmsg_get_payload_len(nlh) < offset) return;
+  for_each_attr(mnl_nlmsg_get_payload_offset(nlh, offset), mnl_nlmsg_get_payload_tail(nlh), fn);
+}
+
+template <class Fn>
+void for_each_nested(const nlattr* nest, Fn fn) {
+  const char* p = static_cast<const char*>(mnl_attr_get_payload(nest));
+  for_each_attr(p, p + mnl_attr_get_payload_len(nest), fn);
+}
+
+std::string attr_str(const nlattr* a) {
+  if (!a || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return {};
+  return mnl_attr_get_str(a);
+}
+
+std::optional<uint32_t> attr_be32(const nlattr* a) {
+  if (!a || mnl_attr_validate(a, MNL_TYPE_U32) < 0) return std::nullopt;
+  return ntohl(mnl_attr_get_u32(a));
+}
+
+uint64_t attr_be64(const nlattr* a) {
+  if (!a || mnl_attr_validate(a, MNL_TYPE_U64) < 0) return 0;
+  return be64toh(mnl_attr_get_u64(a));
+}
+
+uint32_t msg_family(const nlmsghdr* nlh) {
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) return NFPROTO_UNSPEC;
+  return static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh))->nfgen_family;
+}
+
+// The comment nft keeps in a rule's userdata (TLV list), or "".
+std::string udata_comment(const nlattr* a) {
+  if (!a) return {};
+  const auto* p = static_cast<const unsigned char*>(mnl_attr_get_payload(a));
+  const auto* end = p + mnl_attr_get_payload_len(a);
+  while (end - p >= 2) {
+    uint8_t type = p[0], len = p[1];
+    if (end - p - 2 < len) break;
+    if (type == NFTNL_UDATA_RULE_COMMENT && len > 0) {
+      const char* s = reinterpret_cast<const char*>(p + 2);
+      return std::string(s, strnlen(s, len));
+    }
+    p += 2 + len;
+  }
+  return {};
+}
+
+// The kernel's extended-ACK text of an error reply, if any.
+std::string ext_ack(const nlmsghdr* nlh) {
+  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) return {};
+  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+  size_t off = sizeof(nlmsgerr);
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return {};
+    off += err->msg.nlmsg_len - sizeof(nlmsghdr);
+  }
+  std::string msg;
+  for_each_msg_attr(nlh, off, [&](const nlattr* a) {
+    if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG) msg = attr_str(a);
+  });
+  return msg;
+}
+
+// What a rule does, as libnftnl prints its expressions: the same for a rule we built and for
+// the kernel's copy of it, independent of attribute order.
+std::string expr_fingerprint(const nftnl_rule* r) {
+  std::string out;
+  std::unique_ptr<nftnl_expr_iter, ExprIterFree> it(checked(nftnl_expr_iter_create(r)));
+  for (nftnl_expr* e = nftnl_expr_iter_next(it.get()); e; e = nftnl_expr_iter_next(it.get())) {
+    char buf[1024];
+    buf[0] = '\0';
+    nftnl_expr_snprintf(buf, sizeof buf, e, NFTNL_OUTPUT_DEFAULT, 0);
+    const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+    out += name ? name : "?";
+    out += ' ';
+    out += buf;
+    out += '\n';
+  }
+  return out;
+}
+
+// ---- the ruleset as read at one generation ----
+
+struct TableInfo {
+  uint32_t family = 0;
+  std::string name;
+  uint32_t flags = 0;
+};
+struct ChainInfo {
+  uint32_t family = 0;
+  std::string table, name, type;
+  bool base = false;
+  uint32_t hook = 0;
+  int32_t prio = 0;
+  uint32_t policy = NF_ACCEPT;
+};
+struct RuleInfo {
+  uint32_t family = 0;
+  std::string table, chain, comment, fp;  // fp only for rules that may be ours
+  uint64_t handle = 0;
+};
+struct Snapshot {
+  uint32_t genid = 0;
+  std::vector<TableInfo> tables;
+  std::vector<ChainInfo> chains;
+  std::vector<RuleInfo> rules;  // in chain order
+
+  const TableInfo* table(uint32_t family, const std::string& name) const {
+    for (const auto& t : tables)
+      if (t.family == family && t.name == name) return &t;
+    return nullptr;
+  }
+};
+
+bool is_ours_table(const std::string& name) { return name.starts_with(kTablePrefix); }
+bool is_zl_comment(const std::string& c) { return c.starts_with(kCommentPrefix); }
+
+// ---- a batch being built: begin (bound to a generation), messages, end ----
+
+class Batch {
+ public:
+  Batch(uint32_t& seq, uint32_t genid) : seq_(seq) {
+    nlmsghdr* nlh = nftnl_batch_begin(room(), seq_++);
+    mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
+    first_seq_ = nlh->nlmsg_seq;
+    len_ += NLMSG_ALIGN(nlh->nlmsg_len);
+  }
+  bool empty() const { return what_.empty(); }
+
+  // Appends a message: hdr(type, family, flags) + payload written by `fill`.
+  void add(uint16_t type, uint32_t family, uint16_t flags, const std::function<void(nlmsghdr*)>& fill,
+           std::string what) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(room(), type, static_cast<uint16_t>(family), flags, seq_++);
+    fill(nlh);
+    if (nlh->nlmsg_len > kMsgRoom) std::abort();  // cannot happen: rules are far smaller
+    last_ = len_;
+    what_[nlh->nlmsg_seq] = std::move(what);
+    len_ += NLMSG_ALIGN(nlh->nlmsg_len);
+  }
+
+  // Closes the batch; the last message asks for an ACK so success is visible too.
+  void finish() {
+    reinterpret_cast<nlmsghdr*>(buf_.data() + last_)->nlmsg_flags |= NLM_F_ACK;
+    ack_seq_ = reinterpret_cast<nlmsghdr*>(buf_.data() + last_)->nlmsg_seq;
+    nlmsghdr* nlh = nftnl_batch_end(room(), seq_++);
+    len_ += NLMSG_ALIGN(nlh->nlmsg_len);
+  }
+
+  const char* data() const { return buf_.data(); }
+  size_t size() const { return len_; }
+  uint32_t first_seq() const { return first_seq_; }
+  uint32_t ack_seq() const { return ack_seq_; }
+  std::string what(uint32_t seq) const {
+    auto it = what_.find(seq);
+    return it == what_.end() ? "commit batch" : it->second;
+  }
+
+ private:
+  char* room() {
+    buf_.resize(len_ + kMsgRoom);
+    std::memset(buf_.data() + len_, 0, kMsgRoom);
+    return buf_.data() + len_;
+  }
+  uint32_t& seq_;
+  std::vector<char> buf_;
+  size_t len_ = 0, last_ = 0;
+  uint32_t first_seq_ = 0, ack_seq_ = 0;
+  std::map<uint32_t, std::string> what_;
+};
+
+// ---- the netlink socket ----
+
+class NftSocket {
+ public:
+  static Result<NftSocket> open() {
+    NftSocket s;
+    s.nl_.reset(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+    if (!s.nl_) return nft_error(errno, "open netlink socket");
+    if (mnl_socket_bind(s.nl_.get(), 0, MNL_SOCKET_AUTOPID) < 0) return nft_error(errno, "bind netlink socket");
+    s.portid_ = mnl_socket_get_portid(s.nl_.get());
+    int one = 1;
+    // Best effort: older kernels lack them; errors then just come without the kernel's text.
+    (void)mnl_socket_setsockopt(s.nl_.get(), NETLINK_EXT_ACK, &one, sizeof one);
+    (void)mnl_socket_setsockopt(s.nl_.get(), NETLINK_CAP_ACK, &one, sizeof one);
+    s.seq_ = static_cast<uint32_t>(time(nullptr));
+    s.buf_.resize(kRecvSize);
+    return s;
+  }
+
+  // NFT_MSG_GET<x> dump of every family. Sets `intr` when the kernel flags the dump as
+  // inconsistent (NLM_F_DUMP_INTR: the ruleset changed while dumping).
+  Status dump(uint16_t type, std::string_view what, const std::function<void(const nlmsghdr*)>& cb, bool& intr) {
+    alignas(nlmsghdr) char req[256] = {};
+    uint32_t seq = seq_++;
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, type, NFPROTO_UNSPEC, NLM_F_DUMP, seq);
+    if (auto s = send(nlh, nlh->nlmsg_len, what); !s) return s;
+    for (;;) {
+      auto n = recv(0, what);
+      if (!n) return std::move(n).error();
+      int len = static_cast<int>(*n);
+      for (auto* m = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+        if (m->nlmsg_pid != portid_ || m->nlmsg_seq != seq) continue;
+        if (m->nlmsg_flags & NLM_F_DUMP_INTR) intr = true;
+        if (m->nlmsg_type == NLMSG_DONE) {
+          if (mnl_nlmsg_get_payload_len(m) >= sizeof(int)) {
+            int err;
+            std::memcpy(&err, mnl_nlmsg_get_payload(m), sizeof err);
+            if (err < 0) return nft_error(-err, what);
+          }
+          return {};
+        }
+        if (m->nlmsg_type == NLMSG_ERROR) {
+          int err = error_of(m);
+          if (err) return nft_error(err, what);
+          continue;
+        }
+        if (m->nlmsg_type < NLMSG_MIN_TYPE) continue;
+        cb(m);
+      }
+    }
+  }
+
+  // The ruleset generation; a batch carrying it is refused (ERESTART) once anything changed.
+  Result<uint32_t> genid() {
+    alignas(nlmsghdr) char req[256] = {};
+    uint32_t seq = seq_++;
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETGEN, NFPROTO_UNSPEC, 0, seq);
+    if (auto s = send(nlh, nlh->nlmsg_len, "get generation"); !s) return std::move(s).error();
+    for (;;) {
+      auto n = recv(0, "get generation");
+      if (!n) return std::move(n).error();
+      int len = static_cast<int>(*n);
+      for (auto* m = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+        if (m->nlmsg_pid != portid_ || m->nlmsg_seq != seq) continue;
+        if (m->nlmsg_type == NLMSG_ERROR) {
+          int err = error_of(m);
+          return nft_error(err ? err : EPROTO, "get generation");
+        }
+        std::optional<uint32_t> id;
+        for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+          if (mnl_attr_get_type(a) == NFTA_GEN_ID) id = attr_be32(a);
+        });
+        if (!id) return nft_error(EPROTO, "get generation: reply without NFTA_GEN_ID");
+        return *id;
+      }
+    }
+  }
+
+  // Sends the batch; the kernel handles it synchronously inside sendmsg(), so every reply is
+  // queued when send returns and we read until the queue is empty.
+  Status commit(Batch& b) {
+    b.finish();
+    if (b.size() > (1u << 17)) {
+      int sz = static_cast<int>(b.size() * 2);
+      if (setsockopt(mnl_socket_get_fd(nl_.get()), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+        (void)setsockopt(mnl_socket_get_fd(nl_.get()), SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    }
+    if (auto s = send(b.data(), b.size(), "send batch"); !s) return s;
+    std::optional<Error> first;
+    bool acked = false;
+    for (;;) {
+      auto n = recv(MSG_DONTWAIT, "read batch replies");
+      if (!n) {
+        if (n.error().sys == EAGAIN || n.error().sys == EWOULDBLOCK) break;
+        return std::move(n).error();
+      }
+      int len = static_cast<int>(*n);
+      for (auto* m = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+        if (m->nlmsg_pid != portid_ || m->nlmsg_type != NLMSG_ERROR) continue;
+        int err = error_of(m);
+        if (err == 0) {
+          if (m->nlmsg_seq == b.ack_seq()) acked = true;
+          continue;
+        }
+        if (first) continue;
+        std::string what = b.what(m->nlmsg_seq);
+        std::string ext = ext_ack(m);
+        if (!ext.empty()) what += " (" + ext + ")";
+        first = nft_error(err, what);
+      }
+    }
+    if (first) return *first;
+    if (!acked) return nft_error(EPROTO, "commit batch: no acknowledgement");
+    return {};
+  }
+
+  uint32_t& seq() { return seq_; }
+
+ private:
+  static int error_of(const nlmsghdr* m) {
+    if (mnl_nlmsg_get_payload_len(m) < sizeof(nlmsgerr)) return EPROTO;
+    return -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
+  }
+
+  Status send(const void* data, size_t len, std::string_view what) {
+    for (;;) {
+      if (mnl_socket_sendto(nl_.get(), data, len) >= 0) return {};
+      if (errno != EINTR) return nft_error(errno, what);
+    }
+  }
+
+  Result<size_t> recv(int flags, std::string_view what) {
+    for (;;) {
+      ssize_t n = ::recv(mnl_socket_get_fd(nl_.get()), buf_.data(), buf_.size(), flags | MSG_TRUNC);
+      if (n >= 0) {
+        if (static_cast<size_t>(n) > buf_.size()) return nft_error(EMSGSIZE, what);
+        return static_cast<size_t>(n);
+      }
+      if (errno != EINTR) return nft_error(errno, what);
+    }
+  }
+
+  std::unique_ptr<mnl_socket, MnlClose> nl_;
+  uint32_t portid_ = 0, seq_ = 0;
+  std::vector<char> buf_;
+};
+
+// Reads generation + tables + chains + rules; redone while a dump comes back inconsistent.
+// Rules that may be ours (in a zl- table or commented "zl-cni …") get an expression fingerprint.
+Result<Snapshot> load(NftSocket& sock) {
+  for (int attempt = 0;; ++attempt) {
+    Snapshot s;
+    auto g = sock.genid();
+    if (!g) return std::move(g).error();
+    s.genid = *g;
+    bool intr = false;
+    auto st = sock.dump(NFT_MSG_GETTABLE, "list tables", [&](const nlmsghdr* m) {
+      TableInfo t;
+      t.family = msg_family(m);
+      for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+          case NFTA_TABLE_NAME: t.name = attr_str(a); break;
+          case NFTA_TABLE_FLAGS: t.flags = attr_be32(a).value_or(0); break;
+        }
+      });
+      s.tables.push_back(std::move(t));
+    }, intr);
+    if (!st) return std::move(st).error();
+    st = sock.dump(NFT_MSG_GETCHAIN, "list chains", [&](const nlmsghdr* m) {
+      ChainInfo c;
+      c.family = msg_family(m);
+      for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+          case NFTA_CHAIN_TABLE: c.table = attr_str(a); break;
+          case NFTA_CHAIN_NAME: c.name = attr_str(a); break;
+          case NFTA_CHAIN_TYPE: c.type = attr_str(a); break;
+          case NFTA_CHAIN_POLICY: c.policy = attr_be32(a).value_or(NF_ACCEPT); break;
+          case NFTA_CHAIN_HOOK:
+            if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0) break;
+            c.base = true;
+            for_each_nested(a, [&](const nlattr* h) {
+              if (mnl_attr_get_type(h) == NFTA_HOOK_HOOKNUM) c.hook = attr_be32(h).value_or(0);
+              if (mnl_attr_get_type(h) == NFTA_HOOK_PRIORITY) c.prio = static_cast<int32_t>(attr_be32(h).value_or(0));
+            });
+            break;
+        }
+      });
+      s.chains.push_back(std::move(c));
+    }, intr);
+    if (!st) return std::move(st).error();
+    st = sock.dump(NFT_MSG_GETRULE, "list rules", [&](const nlmsghdr* m) {
+      RuleInfo r;
+      r.family = msg_family(m);
+      for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+        switch (mnl_attr_get_type(a)) {
+          case NFTA_RULE_TABLE: r.table = attr_str(a); break;
+          case NFTA_RULE_CHAIN: r.chain = attr_str(a); break;
+          case NFTA_RULE_HANDLE: r.handle = attr_be64(a); break;
+          case NFTA_RULE_USERDATA: r.comment = udata_comment(a); break;
+        }
+      });
+      if (is_ours_table(r.table) || is_zl_comment(r.comment)) {
+        RulePtr parsed(checked(nftnl_rule_alloc()));
+        // A rule libnftnl cannot parse is not one of ours: an empty fingerprint never matches.
+        if (nftnl_rule_nlmsg_parse(m, parsed.get()) >= 0) r.fp = expr_fingerprint(parsed.get());
+      }
+      s.rules.push_back(std::move(r));
+    }, intr);
+    if (!st) return std::move(st).error();
+    if (!intr) return s;
+    if (attempt + 1 >= kAttempts) return nft_error(EINTR, "list ruleset: kept changing while dumping");
+  }
+}
+
+// ---- building rules ----
+
+class RuleBuilder {
+ public:
+  RuleBuilder() : r_(checked(nftnl_rule_alloc())) {}
+
+  RuleBuilder& meta(uint32_t key) {
+    nftnl_expr* e = expr("meta");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+    return add(e);
+  }
+  RuleBuilder& cmp_eq(const void* data, uint32_t len) {
+    nftnl_expr* e = expr("cmp");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+    nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, data, len);
+    return add(e);
+  }
+  RuleBuilder& network_header(uint32_t offset, uint32_t len) {
+    nftnl_expr* e = expr("payload");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+    return add(e);
+  }
+  RuleBuilder& and_mask(const uint8_t* mask, uint32_t len) {
+    static const uint8_t zero[16] = {};
+    nftnl_expr* e = expr("bitwise");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+    nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+    nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+    return add(e);
+  }
+  // meta nfproto ipv4|ipv6 (needed before any header match in an inet chain)
+  RuleBuilder& nfproto(int family) {
+    uint8_t p = family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+    return meta(NFT_META_NFPROTO).cmp_eq(&p, 1);
+  }
+  // ip[6] saddr|daddr <prefix>, encoded as nft encodes it (so `nft list` shows the prefix):
+  // a byte-aligned prefix loads just its bytes, any other loads the address and masks it.
+  RuleBuilder& addr(const IpNet& n, bool source) {
+    IpNet m = n.masked();
+    if (m.len == 0) return *this;
+    const bool v4 = m.addr.is_v4();
+    uint32_t offset = v4 ? (source ? 12 : 16) : (source ? 8 : 24);
+    if (m.len % 8 == 0) {
+      uint32_t bytes = static_cast<uint32_t>(m.len) / 8;
+      return network_header(offset, bytes).cmp_eq(m.addr.b.data(), bytes);
+    }
+    uint32_t bytes = static_cast<uint32_t>(m.addr.size());
+    uint8_t mask[16] = {};
+    for (int i = 0; i < m.len; ++i) mask[i / 8] |= static_cast<uint8_t>(0x80u >> (i % 8));
+    return network_header(offset, bytes).and_mask(mask, bytes).cmp_eq(m.addr.b.data(), bytes);
+  }
+  RuleBuilder& ifname(uint32_t key, const std::string& name) {
+    char buf[IFNAMSIZ] = {};
+    std::memcpy(buf, name.data(), std::min(name.size(), sizeof buf - 1));
+    return meta(key).cmp_eq(buf, sizeof buf);
+  }
+  RuleBuilder& verdict(int code) {
+    nftnl_expr* e = expr("immediate");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(code));
+    return add(e);
+  }
+  RuleBuilder& masquerade() { return add(expr("masq")); }
+  RuleBuilder& comment(const std::string& c) {
+    comment_ = c;
+    std::unique_ptr<nftnl_udata_buf, UdataFree> ud(checked(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)));
+    nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT, c.c_str());
+    nftnl_rule_set_data(r_.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+    return *this;
+  }
+
+  RulePtr take() { return std::move(r_); }
+  const std::string& comment_text() const { return comment_; }
+
+ private:
+  static nftnl_expr* expr(const char* name) { return checked(nftnl_expr_alloc(name)); }
+  RuleBuilder& add(nftnl_expr* e) {
+    nftnl_rule_add_expr(r_.get(), e);
+    return *this;
+  }
+  RulePtr r_;
+  std::string comment_;
+};
+
+struct WantRule {
+  RulePtr rule;
+  std::string comment, fp;
+};
+
+WantRule finish(RuleBuilder& b) {
+  WantRule w{b.take(), b.comment_text(), {}};
+  w.fp = expr_fingerprint(w.rule.get());
+  return w;
+}
+
+struct WantChain {
+  std::string name, type;
+  uint32_t hook = 0;
+  int32_t prio = 0;
+  std::vector<WantRule> rules;
+};
+
+std::vector<IpNet> of_family(const std::vector<IpNet>& v, int family) {
+  std::vector<IpNet> out;
+  for (const IpNet& n : v) {
+    if (n.addr.family != family) continue;
+    IpNet m = n.masked();
+    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+  }
+  return out;
+}
+
+// iifname <bridge> accept ; oifname <bridge> accept — valid in ip, ip6 and inet chains alike.
+std::vector<WantRule> forward_rules(const NetworkRules& r) {
+  std::vector<WantRule> out;
+  const std::string cm = fwd_comment(r.network);
+  for (uint32_t key : {NFT_META_IIFNAME, NFT_META_OIFNAME}) {
+    RuleBuilder b;
+    b.ifname(key, r.bridge).verdict(NF_ACCEPT).comment(cm);
+    out.push_back(finish(b));
+  }
+  return out;
+}
+
+// The network's own table: what should be in it (nothing: no table).
+std::vector<WantChain> own_chains(const NetworkRules& r) {
+  std::vector<WantChain> out;
+  if (r.masquerade) {
+    WantChain c{"postrouting", "nat", NF_INET_POST_ROUTING, kPrioSrcNat, {}};
+    const std::string cm = masq_comment(r.network);
+    for (int family : {AF_INET, AF_INET6}) {
+      std::vector<IpNet> src = of_family(r.sources, family);
+      if (src.empty()) continue;
+      std::vector<IpNet> keep = src;
+      for (const IpNet& n : of_family(r.exclude, family)) {
+        if (std::find(keep.begin(), keep.end(), n) == keep.end()) keep.push_back(n);
+      }
+      keep.push_back(*IpNet::parse(family == AF_INET ? "224.0.0.0/4" : "ff00::/8"));
+      for (const IpNet& d : keep) {
+        RuleBuilder b;
+        b.nfproto(family).addr(d, false).verdict(NF_ACCEPT).comment(cm);
+        c.rules.push_back(finish(b));
+      }
+      for (const IpNet& s : src) {
+        RuleBuilder b;
+        b.nfproto(family).addr(s, true).masquerade().comment(cm);
+        c.rules.push_back(finish(b));
+      }
+    }
+    if (!c.rules.empty()) out.push_back(std::move(c));
+  }
+  if (!r.bridge.empty()) {
+    WantChain c{"forward", "filter", NF_INET_FORWARD, kPrioFilter, {}};
+    c.rules = forward_rules(r);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// A forward filter base chain of another table, where our accepts must also be.
+bool foreign_forward_chain(const ChainInfo& c) {
+  return c.base && c.hook == NF_INET_FORWARD && c.type == "filter" && !is_ours_table(c.table) &&
+         (c.family == NFPROTO_IPV4 || c.family == NFPROTO_IPV6 || c.family == NFPROTO_INET);
+}
+
+std::vector<const RuleInfo*> rules_of(const Snapshot& s, uint32_t family, const std::string& table,
+                                      const std::string& chain) {
+  std::vector<const RuleInfo*> out;
+  for (const auto& r : s.rules) {
+    if (r.family == family && r.table == table && r.chain == chain) out.push_back(&r);
+  }
+  return out;
+}
+
+bool own_table_current(const Snapshot& s, const std::string& table, const std::vector<WantChain>& want) {
+  bool exists = s.table(NFPROTO_INET, table) != nullptr;
+  if (want.empty()) return !exists;
+  if (!exists) return false;
+  size_t chains = 0;
+  for (const auto& c : s.chains) {
+    if (c.family != NFPROTO_INET || c.table != table) continue;
+    ++chains;
+    auto w = std::find_if(want.begin(), want.end(), [&](const WantChain& x) { return x.name == c.name; });
+    if (w == want.end() || !c.base || c.hook != w->hook || c.prio != w->prio || c.type != w->type ||
+        c.policy != NF_ACCEPT)
+      return false;
+    auto have = rules_of(s, NFPROTO_INET, table, c.name);
+    if (have.size() != w->rules.size()) return false;
+    for (size_t i = 0; i < have.size(); ++i) {
+      if (have[i]->fp != w->rules[i].fp || have[i]->comment != w->rules[i].comment) return false;
+    }
+  }
+  return chains == want.size();
+}
+
+std::string where(uint32_t family, const std::string& table, const std::string& chain = {}) {
+  std::string out = family_name(family);
+  out += ' ';
+  out += table;
+  if (!chain.empty()) {
+    out += ' ';
+    out += chain;
+  }
+  return out;
+}
+
+void add_table(Batch& b, const std::string& table) {
+  b.add(NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE, [&](nlmsghdr* nlh) {
+    std::unique_ptr<nftnl_table, TableFree> t(checked(nftnl_table_alloc()));
+    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
+    nftnl_table_nlmsg_build_payload(nlh, t.get());
+  }, "add table " + where(NFPROTO_INET, table));
+}
+
+void del_table(Batch& b, const std::string& table) {
+  b.add(NFT_MSG_DELTABLE, NFPROTO_INET, 0, [&](nlmsghdr* nlh) {
+    std::unique_ptr<nftnl_table, TableFree> t(checked(nftnl_table_alloc()));
+    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
+    nftnl_table_nlmsg_build_payload(nlh, t.get());
+  }, "delete table " + where(NFPROTO_INET, table));
+}
+
+void add_chain(Batch& b, const std::string& table, const WantChain& w) {
+  b.add(NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, [&](nlmsghdr* nlh) {
+    std::unique_ptr<nftnl_chain, ChainFree> c(checked(nftnl_chain_alloc()));
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, w.name.c_str());
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, w.hook);
+    nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, w.prio);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, w.type.c_str());
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+    nftnl_chain_nlmsg_build_payload(nlh, c.get());
+  }, "add chain " + where(NFPROTO_INET, table, w.name));
+}
+
+// append: at the end of the chain; otherwise inserted at its top.
+void add_rule(Batch& b, uint32_t family, const std::string& table, const std::string& chain, const WantRule& w,
+              bool append) {
+  b.add(NFT_MSG_NEWRULE, family, static_cast<uint16_t>(NLM_F_CREATE | (append ? NLM_F_APPEND : 0)),
+        [&](nlmsghdr* nlh) {
+          nftnl_rule* r = w.rule.get();
+          nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table.c_str());
+          nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain.c_str());
+          nftnl_rule_nlmsg_build_payload(nlh, r);
+        },
+        std::string(append ? "add rule to " : "insert rule into ") + where(family, table, chain));
+}
+
+void del_rule(Batch& b, const RuleInfo& r) {
+  b.add(NFT_MSG_DELRULE, r.family, 0, [&](nlmsghdr* nlh) {
+    RulePtr x(checked(nftnl_rule_alloc()));
+    nftnl_rule_set_str(x.get(), NFTNL_RULE_TABLE, r.table.c_str());
+    nftnl_rule_set_str(x.get(), NFTNL_RULE_CHAIN, r.chain.c_str());
+    nftnl_rule_set_u64(x.get(), NFTNL_RULE_HANDLE, r.handle);
+    nftnl_rule_nlmsg_build_payload(nlh, x.get());
+  }, "delete rule " + std::to_string(r.handle) + " from " + where(r.family, r.table, r.chain));
+}
+
+// A table flagged owner (`nft -o`, firewalld) refuses changes from anyone but its owner.
+bool owned(const Snapshot& s, uint32_t family, const std::string& table) {
+  const TableInfo* t = s.table(family, table);
+  if (!t || !(t->flags & NFT_TABLE_F_OWNER)) return false;
+  log("nft: table " + where(family, table) + " is owned by another process, leaving it alone");
+  return true;
+}
+
+// Whether our accepts can and need to go into a foreign chain's table (a dormant table filters
+// nothing).
+bool writable(const Snapshot& s, const ChainInfo& c) {
+  const TableInfo* t = s.table(c.family, c.table);
+  return t && !(t->flags & NFT_TABLE_F_DORMANT) && !owned(s, c.family, c.table);
+}
+
+// One read-compute-commit round, redone when the ruleset changed before our batch landed.
+Status transact(std::string_view what, const std::function<Status(const Snapshot&, Batch&)>& plan) {
+  for (int attempt = 0;; ++attempt) {
+    auto sock = NftSocket::open();
+    if (!sock) return std::move(sock).error().wrap(what);
+    auto snap = load(*sock);
+    if (!snap) return std::move(snap).error().wrap(what);
+    Batch b(sock->seq(), snap->genid);
+    if (auto s = plan(*snap, b); !s) return s.error().wrap(what);
+    if (b.empty()) return {};
+    auto s = sock->commit(b);
+    if (s) return {};
+    if (s.error().sys != ERESTART || attempt + 1 >= kAttempts) return s.error().wrap(what);
+  }
+}
+
+}  // namespace
+
+Status NftFirewall::ensure(const NetworkRules& rules) {
+  if (auto s = validate(rules); !s) return s;
+  const std::string table = nft_table(rules.network);
+  const std::string fwd_cm = fwd_comment(rules.network);
+  return transact("network " + rules.network, [&](const Snapshot& s, Batch& b) -> Status {
+    std::vector<WantChain> want = own_chains(rules);
+    if (!own_table_current(s, table, want)) {
+      if (s.table(NFPROTO_INET, table)) del_table(b, table);
+      if (!want.empty()) {
+        add_table(b, table);
+        for (const WantChain& c : want) {
+          add_chain(b, table, c);
+          for (const WantRule& r : c.rules) add_rule(b, NFPROTO_INET, table, c.name, r, true);
+        }
+      }
+    }
+
+    // Foreign forward chains that can drop: our accepts first (after other networks' ones).
+    std::vector<WantRule> fwd;
+    if (!rules.bridge.empty()) fwd = forward_rules(rules);
+    std::vector<const ChainInfo*> targets;
+    for (const ChainInfo& c : s.chains) {
+      if (fwd.empty() || !foreign_forward_chain(c)) continue;
+      auto in_chain = rules_of(s, c.family, c.table, c.name);
+      bool needs = c.policy == NF_DROP ||
+                   std::any_of(in_chain.begin(), in_chain.end(), [](const RuleInfo* r) { return !is_zl_comment(r->comment); });
+      if (needs && writable(s, c)) targets.push_back(&c);
+    }
+    for (const ChainInfo* c : targets) {
+      auto in_chain = rules_of(s, c->family, c->table, c->name);
+      std::vector<const RuleInfo*> ours;
+      bool ok = true, foreign_above = false;
+      for (const RuleInfo* r : in_chain) {
+        if (r->comment == fwd_cm) {
+          if (foreign_above || ours.size() >= fwd.size() || r->fp != fwd[ours.size()].fp) ok = false;
+          ours.push_back(r);
+        } else if (!is_zl_comment(r->comment)) {
+          foreign_above = true;
+        }
+      }
+      if (ok && ours.size() == fwd.size()) continue;
+      for (const RuleInfo* r : ours) del_rule(b, *r);
+      for (auto it = fwd.rbegin(); it != fwd.rend(); ++it) add_rule(b, c->family, c->table, c->name, *it, false);
+    }
+    // Our accepts anywhere else (the chain no longer drops, or the bridge went away): stale.
+    for (const RuleInfo& r : s.rules) {
+      if (r.comment != fwd_cm || is_ours_table(r.table)) continue;
+      bool in_target = std::any_of(targets.begin(), targets.end(), [&](const ChainInfo* c) {
+        return c->family == r.family && c->table == r.table && c->name == r.chain;
+      });
+      if (!in_target && !owned(s, r.family, r.table)) del_rule(b, r);
+    }
+    return {};
+  });
+}
+
+Status NftFirewall::remove(const std::string& network) {
+  const std::string table = nft_table(network);
+  const std::string fwd_cm = fwd_comment(network), masq_cm = masq_comment(network);
+  return transact("remove network " + network, [&](const Snapshot& s, Batch& b) -> Status {
+    if (s.table(NFPROTO_INET, table)) del_table(b, table);
+    for (const RuleInfo& r : s.rules) {
+      if (is_ours_table(r.table) || (r.comment != fwd_cm && r.comment != masq_cm)) continue;
+      if (!owned(s, r.family, r.table)) del_rule(b, r);
+    }
+    return {};
+  });
+}
+
+Result<bool> NftFirewall::present(const std::string& network) {
+  auto sock = NftSocket::open();
+  if (!sock) return std::move(sock).error();
+  auto s = load(*sock);
+  if (!s) return std::move(s).error();
+  if (s->table(NFPROTO_INET, nft_table(network))) return true;
+  const std::string fwd_cm = fwd_comment(network), masq_cm = masq_comment(network);
+  for (const RuleInfo& r : s->rules) {
+    if (r.comment == fwd_cm || r.comment == masq_cm) return true;
+  }
+  return false;
+}
+
+Result<bool> NftFirewall::in_use() {
+  auto sock = NftSocket::open();
+  if (!sock) return std::move(sock).error();
+  auto s = load(*sock);
+  if (!s) return std::move(s).error();
+  for (const ChainInfo& c : s->chains) {
+    if (!is_ours_table(c.table) && c.base && c.policy == NF_DROP) return true;
+  }
+  for (const RuleInfo& r : s->rules) {
+    if (!is_ours_table(r.table) && !is_zl_comment(r.comment)) return true;
+  }
+  return false;
+}
+
+bool NftFirewall::available() {
+  auto sock = NftSocket::open();
+  return sock && sock->genid().ok();
+}
+
+}  // namespace zl::net::fw
