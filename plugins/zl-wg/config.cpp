@@ -2,7 +2,9 @@
 
 #include <netdb.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <cstring>
 
 #include "libcni/env.h"
@@ -181,24 +183,40 @@ Result<Config> parse_config(const cni::NetConf& conf) {
 }
 
 Status validate_peers(const Config& c, const net::Key& own_public) {
+  std::map<net::Key, size_t> keys;
+  // (first address, last address, peer) of every allowed IP; sorted, overlaps are neighbours.
+  struct Span {
+    net::IpAddr first, last;
+    size_t peer;
+    const net::IpNet* net;
+  };
+  std::vector<Span> spans;
   for (size_t i = 0; i < c.peers.size(); ++i) {
     const auto& p = c.peers[i];
     std::string key = net::key_to_base64(p.public_key);
-    if (p.public_key == own_public) {
-      return fail(kErrInvalidConfig, "peer " + key + " is this node's own public key");
+    if (p.public_key == own_public) return fail(kErrInvalidConfig, "peer " + key + " is this node's own public key");
+    if (!keys.emplace(p.public_key, i).second) return fail(kErrInvalidConfig, "peer " + key + " is listed twice");
+    for (const auto& a : p.allowed_ips) spans.push_back({a.network(), a.last(), i, &a});
+  }
+  std::sort(spans.begin(), spans.end(), [](const Span& x, const Span& y) {
+    return x.first.family != y.first.family ? x.first.family < y.first.family : x.first < y.first;
+  });
+  // Prefixes nest or are disjoint: the spans still open at a start all contain it, so the
+  // widest one stands for them, and (else we would have failed) they belong to one peer.
+  size_t open = 0;
+  for (size_t i = 1; i < spans.size(); ++i) {
+    const Span& w = spans[open];
+    const Span& cur = spans[i];
+    if (w.first.family != cur.first.family || cur.first > w.last) {
+      open = i;
+      continue;
     }
-    for (size_t j = 0; j < i; ++j) {
-      const auto& o = c.peers[j];
-      if (o.public_key == p.public_key) return fail(kErrInvalidConfig, "peer " + key + " is listed twice");
-      for (const auto& a : p.allowed_ips) {
-        for (const auto& b : o.allowed_ips) {
-          if (a.overlaps(b)) {
-            return fail(kErrInvalidConfig, "allowed IPs " + a.str() + " of peer " + key + " and " + b.str() + " of peer " +
-                                               net::key_to_base64(o.public_key) + " overlap");
-          }
-        }
-      }
+    if (w.peer != cur.peer) {
+      return fail(kErrInvalidConfig, "allowed IPs " + cur.net->str() + " of peer " +
+                                         net::key_to_base64(c.peers[cur.peer].public_key) + " and " + w.net->str() +
+                                         " of peer " + net::key_to_base64(c.peers[w.peer].public_key) + " overlap");
     }
+    if (cur.last > w.last) open = i;
   }
   return {};
 }

@@ -199,11 +199,15 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
     if (!have) return std::move(have).error();
     // Ours: static routes on the device (the kernel's own, e.g. fe80::/64, are left alone).
     std::erase_if(*have, [&](const net::RouteInfo& r) { return r.oif != ifindex || r.protocol != RTPROT_STATIC; });
+    // Compare as sorted lists: thousands of peers must not cost thousands squared.
+    auto by_dst = [](const net::RouteInfo& a, const net::RouteInfo& b) {
+      return a.dst.addr != b.dst.addr ? a.dst.addr < b.dst.addr : a.dst.len < b.dst.len;
+    };
+    std::sort(want_routes.begin(), want_routes.end(), by_dst);
+    std::sort(have->begin(), have->end(), by_dst);
     for (const auto& w : want_routes) {
-      bool ok = std::any_of(have->begin(), have->end(), [&](const net::RouteInfo& h) {
-        return h.dst == w.dst && h.prefsrc == w.prefsrc;
-      });
-      if (ok) continue;
+      auto it = std::lower_bound(have->begin(), have->end(), w, by_dst);
+      if (it != have->end() && it->dst == w.dst && it->prefsrc == w.prefsrc) continue;
       ++rep.routes_added;
       if (!apply) {
         rep.differences.push_back("route " + w.dst.str() + " via " + c.ifname + " missing");
@@ -212,8 +216,7 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
       }
     }
     for (const auto& h : *have) {
-      bool wanted = std::any_of(want_routes.begin(), want_routes.end(), [&](const net::RouteInfo& w) { return w.dst == h.dst; });
-      if (wanted) continue;
+      if (std::binary_search(want_routes.begin(), want_routes.end(), h, by_dst)) continue;
       ++rep.routes_removed;
       if (!apply) {
         rep.differences.push_back("unexpected route " + h.dst.str() + " via " + c.ifname);
