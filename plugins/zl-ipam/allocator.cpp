@@ -27,9 +27,11 @@ const Range* Allocator::range_of(size_t set, const IpAddr& a) const {
   return nullptr;
 }
 
-const char* Allocator::unavailable(size_t set, const IpAddr& a) const {
-  for (const auto& r : config_.range_sets[set])
-    if (r.gateway == a) return "it is the gateway";
+const char* Allocator::unavailable(const IpAddr& a) const {
+  // Any range's gateway: two sets may share a subnet, with one's gateway inside the other's range.
+  for (const auto& rs : config_.range_sets)
+    for (const auto& r : rs)
+      if (r.gateway == a) return "it is the gateway of a range";
   for (const auto& n : config_.reserved)
     if (n.contains(a)) return "it is reserved";
   if (taken_.count(a)) return "it is already allocated";
@@ -70,7 +72,7 @@ std::optional<IpAddr> Allocator::find_free(size_t set) const {
           break;
         }
       }
-      if (!skip && !unavailable(set, a)) return a;
+      if (!skip && !unavailable(a)) return a;
       if (next <= c || c == hi) break;  // end of the address space or of the range
       c = next;
     }
@@ -120,7 +122,7 @@ Result<std::vector<cni::IpConfig>> Allocator::allocate(const std::string& id, co
     for (size_t i = 0; !pick && i < requested.size(); ++i) {
       if (used[i] || !range_of(set, requested[i])) continue;
       used[i] = true;
-      if (const char* why = unavailable(set, requested[i])) {
+      if (const char* why = unavailable(requested[i])) {
         return rollback(fail(cni::kErrAddressUnavailable,
                              "requested address " + requested[i].str() + " is not available: " + why));
       }

@@ -53,8 +53,8 @@ class Allocator {
   const Range* range_of(size_t set, const net::IpAddr& a) const;
 
  private:
-  // Why `a` cannot be handed out within `set`, or nullptr if it can.
-  const char* unavailable(size_t set, const net::IpAddr& a) const;
+  // Why `a` cannot be handed out, or nullptr if it can.
+  const char* unavailable(const net::IpAddr& a) const;
   void reindex();
 
   const Config& config_;

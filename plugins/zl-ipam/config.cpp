@@ -56,6 +56,14 @@ Result<Range> parse_range(const JVal& v, const std::string& path) {
   if (r.start > r.end) {
     return fail(kErrInvalidConfig, path + ": rangeStart " + r.start.str() + " is after rangeEnd " + r.end.str());
   }
+  if (r.gateway == r.subnet.network() || (v4 && r.gateway == r.subnet.last())) {
+    return fail(kErrInvalidConfig, path + ".gateway \"" + r.gateway.str() + "\": is the " +
+                                       (r.gateway == r.subnet.network() ? "network" : "broadcast") + " address of " +
+                                       r.subnet.str());
+  }
+  if (r.start == r.end && r.start == r.gateway) {
+    return fail(kErrInvalidConfig, q + ": no address left besides the gateway " + r.gateway.str());
+  }
   return r;
 }
 

@@ -201,7 +201,7 @@ TEST_CASE("allocator: static requests") {
               "requested address 10.0.0.50 is not available: it is already allocated");
   CHECK_FAILS(a.allocate("c3", "eth0", {ip("10.0.0.2")}), cni::kErrAddressUnavailable, "10.0.0.2");
   CHECK_FAILS(a.allocate("c3", "eth0", {ip("10.0.0.1")}), cni::kErrAddressUnavailable,
-              "requested address 10.0.0.1 is not available: it is the gateway");
+              "requested address 10.0.0.1 is not available: it is the gateway of a range");
   CHECK_FAILS(a.allocate("c3", "eth0", {ip("10.0.0.100")}), cni::kErrAddressUnavailable,
               "requested address 10.0.0.100 is not available: it is reserved");
   CHECK_FAILS(a.allocate("c3", "eth0", {ip("192.168.1.1")}), cni::kErrInvalidConfig,
