@@ -7,7 +7,33 @@
 
 namespace zl::net {
 
+// Dotted quad, strictly as inet_pton takes it (no leading zeros, 4 parts ≤ 255), without the
+// copy: state files parse thousands of these.
+static bool parse_v4(std::string_view s, uint8_t* out) {
+  int part = 0;
+  size_t i = 0;
+  while (part < 4) {
+    size_t start = i;
+    unsigned v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+    size_t len = i - start;
+    if (len == 0 || v > 255 || (len > 1 && s[start] == '0')) return false;
+    out[part++] = static_cast<uint8_t>(v);
+    if (part < 4) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+  }
+  return i == s.size();
+}
+
 std::optional<IpAddr> IpAddr::parse(std::string_view s) {
+  if (s.find(':') == std::string_view::npos) {
+    IpAddr a;
+    if (!parse_v4(s, a.b.data())) return std::nullopt;
+    a.family = AF_INET;
+    return a;
+  }
   char buf[INET6_ADDRSTRLEN + 1];
   // inet_pton stops at a NUL: "1.2.3.4\0junk" must not pass as 1.2.3.4.
   if (s.empty() || s.size() >= sizeof buf || s.find('\0') != std::string_view::npos) return std::nullopt;
@@ -25,6 +51,15 @@ std::optional<IpAddr> IpAddr::parse(std::string_view s) {
 }
 
 std::string IpAddr::str() const {
+  if (family == AF_INET) {
+    char buf[16];
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      if (i) *p++ = '.';
+      p = std::to_chars(p, buf + sizeof buf, b[i]).ptr;
+    }
+    return std::string(buf, p);
+  }
   char buf[INET6_ADDRSTRLEN];
   if (family == 0 || !inet_ntop(family, b.data(), buf, sizeof buf)) return "<none>";
   return buf;

@@ -3,47 +3,156 @@
 #include "libcni/errors.h"
 #include "libcni/json.h"
 
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
 namespace zl::ipam {
 
 using cni::fail;
 using cni::kErrDecode;
 
-Result<State> parse_state(std::string_view text, const std::string& what) {
-  auto doc = cni::parse_json(text, what);
-  if (!doc) return std::move(doc).error();
-  const cni::JVal& root = **doc;
-  auto bad = [&](const std::string& why) { return fail(kErrDecode, what + ": " + why); };
-  if (!root.IsObject()) return bad("not an object");
-  State s;
-  if (auto* lr = cni::member(root, "lastReserved")) {
-    if (!lr->IsArray()) return bad("lastReserved is not a list");
-    for (const auto& e : lr->GetArray()) {
-      if (e.IsNull()) {
-        s.last_reserved.emplace_back();
-        continue;
-      }
-      auto a = e.IsString() ? net::IpAddr::parse(std::string_view(e.GetString(), e.GetStringLength())) : std::nullopt;
-      if (!a) return bad("lastReserved: bad address " + cni::json_snippet(e));
-      s.last_reserved.emplace_back(*a);
+namespace {
+
+// A SAX reader for the state: no DOM, addresses and strings taken straight from the text,
+// so a 5 000-allocation state costs a pass over its bytes, not a tree of allocations.
+class StateReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, StateReader> {
+ public:
+  explicit StateReader(State& s) : s_(s) {}
+  std::string why;  // set when a handler refuses
+  bool saw_allocations = false;
+
+  bool Default() { return skipping() || refuse("unexpected value"); }
+  bool Null() {
+    if (skipping()) return true;
+    if (where_ == kLastReserved) {
+      s_.last_reserved.emplace_back();
+      return true;
     }
+    return refuse("unexpected null");
+  }
+  bool String(const char* str, rapidjson::SizeType len, bool) {
+    if (skipping()) return true;
+    std::string_view v(str, len);
+    if (where_ == kLastReserved) {
+      auto a = net::IpAddr::parse(v);
+      if (!a) return refuse("lastReserved: bad address \"" + std::string(v.substr(0, 64)) + "\"");
+      s_.last_reserved.emplace_back(*a);
+      return true;
+    }
+    if (where_ != kAllocation) return refuse("unexpected string");
+    Allocation& al = s_.allocations.back();
+    switch (field_) {
+      case kIp: {
+        auto a = net::IpAddr::parse(v);
+        if (!a) return refuse("bad allocation address \"" + std::string(v.substr(0, 64)) + "\"");
+        al.ip = *a;
+        have_ |= 1;
+        return true;
+      }
+      case kId:
+        al.container_id.assign(v);
+        have_ |= 2;
+        return true;
+      case kIfname:
+        al.ifname.assign(v);
+        have_ |= 4;
+        return true;
+      default:
+        return true;  // unknown member of an allocation: ignored
+    }
+  }
+  bool StartObject() {
+    if (skipping()) return ++skip_, true;
+    if (where_ == kStart) return where_ = kTop, true;
+    if (where_ == kAllocations) {
+      s_.allocations.emplace_back();
+      have_ = 0;
+      field_ = kOther;
+      return where_ = kAllocation, true;
+    }
+    return refuse("unexpected object");
+  }
+  bool Key(const char* str, rapidjson::SizeType len, bool) {
+    if (skipping()) return true;
+    std::string_view k(str, len);
+    if (where_ == kTop) {
+      if (k == "lastReserved") return next_ = kLastReserved, true;
+      if (k == "allocations") return next_ = kAllocations, saw_allocations = true, true;
+      next_ = kSkip;  // a member from a newer version
+      return true;
+    }
+    if (where_ == kAllocation) {
+      field_ = k == "ip" ? kIp : k == "containerID" ? kId : k == "ifname" ? kIfname : kOther;
+      return true;
+    }
+    return refuse("unexpected key");
+  }
+  bool EndObject(rapidjson::SizeType) {
+    if (skip_) return --skip_, true;
+    if (where_ == kAllocation) {
+      if (have_ != 7) return refuse("allocation without ip, containerID and ifname");
+      return where_ = kAllocations, true;
+    }
+    return where_ = kDone, true;
+  }
+  bool StartArray() {
+    if (skipping()) return ++skip_, true;
+    if (where_ == kTop && (next_ == kLastReserved || next_ == kAllocations)) return where_ = next_, true;
+    return refuse(where_ == kTop ? "unexpected list" : "unexpected nested list");
+  }
+  bool EndArray(rapidjson::SizeType) {
+    if (skip_) return --skip_, true;
+    return where_ = kTop, true;
+  }
+  // Scalars under an unknown top-level key are skipped; elsewhere they are errors.
+  bool Bool(bool) { return Default(); }
+  bool Int(int) { return Default(); }
+  bool Uint(unsigned) { return Default(); }
+  bool Int64(int64_t) { return Default(); }
+  bool Uint64(uint64_t) { return Default(); }
+  bool Double(double) { return Default(); }
+
+ private:
+  enum Where { kStart, kTop, kLastReserved, kAllocations, kAllocation, kSkip, kDone };
+  enum Field { kIp, kId, kIfname, kOther };
+  bool skipping() {
+    if (where_ == kTop && next_ == kSkip && !skip_) {
+      next_ = kTop;  // a scalar value of an unknown key: consumed
+      return true;
+    }
+    return skip_ > 0 || (where_ == kTop && next_ == kSkip);
+  }
+  bool refuse(std::string w) {
+    why = std::move(w);
+    return false;
+  }
+
+  State& s_;
+  Where where_ = kStart, next_ = kTop;
+  Field field_ = kOther;
+  int have_ = 0;
+  int skip_ = 0;
+};
+
+}  // namespace
+
+Result<State> parse_state(std::string_view text, const std::string& what) {
+  State s;
+  StateReader h(s);
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+  auto r = reader.Parse(is, h);
+  if (r.IsError()) {
+    std::string why = !h.why.empty() ? h.why
+                                     : std::string("invalid JSON at offset ") + std::to_string(r.Offset()) + ": " +
+                                           rapidjson::GetParseError_En(r.Code());
+    return fail(kErrDecode, what + ": " + why);
   }
   // Every state we write has "allocations"; without it this is some other file, not ours to overwrite.
-  const cni::JVal* al = cni::member(root, "allocations");
-  if (!al) return bad("not a zl-ipam state (no allocations list)");
-  if (!al->IsArray()) return bad("allocations is not a list");
-  s.allocations.reserve(al->Size());
-  for (const auto& e : al->GetArray()) {
-    const cni::JVal* ip = cni::member(e, "ip");
-    const cni::JVal* id = cni::member(e, "containerID");
-    const cni::JVal* ifn = cni::member(e, "ifname");
-    if (!ip || !id || !ifn || !ip->IsString() || !id->IsString() || !ifn->IsString()) {
-      return bad("bad allocation " + cni::json_snippet(e));
-    }
-    auto a = net::IpAddr::parse(std::string_view(ip->GetString(), ip->GetStringLength()));
-    if (!a) return bad("bad allocation address " + cni::json_snippet(*ip));
-    s.allocations.push_back({*a, std::string(id->GetString(), id->GetStringLength()),
-                             std::string(ifn->GetString(), ifn->GetStringLength())});
-  }
+  if (!h.saw_allocations) return fail(kErrDecode, what + ": not a zl-ipam state (no allocations list)");
   return s;
 }
 
