@@ -27,8 +27,9 @@ using net::NlSock;
 
 namespace {
 
-// The bridge, created if missing; a non-bridge link of that name is an error.
-Result<net::LinkInfo> ensure_bridge(NlSock& host, const Config& c) {
+// The bridge, created if missing (`created` says so); a non-bridge link of that name is an
+// error. Call with the network lock held: a failed ADD removes a bridge it created.
+Result<net::LinkInfo> ensure_bridge(NlSock& host, const Config& c, bool& created) {
   auto link = net::link_by_name(host, c.bridge);
   if (!link) return std::move(link).error();
   if (!*link) {
@@ -37,7 +38,12 @@ Result<net::LinkInfo> ensure_bridge(NlSock& host, const Config& c) {
     net::Mac mac{0x02};
     for (size_t i = 0; i < 5; ++i) mac[i + 1] = static_cast<uint8_t>(std::stoul(h.substr(i * 2, 2), nullptr, 16));
     auto s = net::bridge_create(host, c.bridge, c.mtu, c.vlan != 0, mac);
+    if (!s && s.error().sys == EOPNOTSUPP && c.vlan) {
+      return fail(cni::kErrUnsupportedField, "vlan " + std::to_string(c.vlan) +
+                                                 ": this kernel's bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)");
+    }
     if (!s && s.error().sys != EEXIST) return std::move(s).error();  // EEXIST: a parallel ADD won
+    created = static_cast<bool>(s);
     link = net::link_by_name(host, c.bridge);
     if (!link) return std::move(link).error();
     if (!*link) return Error::from_errno(ENODEV, "bridge " + c.bridge + " vanished after creation");
@@ -163,10 +169,13 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   auto conf = parse_config(ctx);
   if (!conf) return std::move(conf).error();
   const Config& c = *conf;
+  // An IPAM plugin that cannot be found fails the ADD before anything is built.
+  if (auto bin = cni::find_plugin(ctx.conf.ipam_type, ctx.env.path); !bin) return std::move(bin).error().wrap("ipam");
   const std::string& ifname = ctx.env.ifname;
   const std::string host_name = host_veth_name(ctx.env.container_id, ifname);
 
   auto ns = net::NetNs::open(ctx.env.netns);
+  if (!ns && ns.error().sys == ENOENT) return fail(cni::kErrUnknownContainer, "netns " + ctx.env.netns + " does not exist");
   if (!ns) return std::move(ns).error();
   auto host = NlSock::open();
   if (!host) return std::move(host).error();
@@ -185,26 +194,44 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
     return fail(cni::kErrInternal, "interface \"" + ifname + "\" already exists in netns " + ctx.env.netns);
   }
 
-  auto br = ensure_bridge(*host, c);
-  if (!br) return std::move(br).error();
-
+  // Rollback, whatever step failed: the veth (taking the pod end with it), the IPAM
+  // allocation, then under the network lock the rules and the bridge if this ADD left them
+  // without any pod.
+  struct {
+    bool veth = false, ipam = false, rules = false, bridge = false;
+  } done;
   Undo undo;
+  undo.add([&] {
+    if (done.veth) {
+      if (auto l = net::link_by_name(*host, host_name); l && *l) (void)net::link_delete(*host, (*l)->index);
+    }
+    if (done.ipam) (void)cni::ipam_run(ctx, "DEL");
+    if (!done.rules && !done.bridge) return;
+    auto lock = lock_network(c.network);
+    if (!lock) return;
+    if (done.rules) (void)drop_rules_if_unused(*host, c);
+    if (done.bridge) (void)remove_bridge_if_unused(*host, c);
+  });
+
   // A host end left by a crashed ADD of the same attachment is stale: replace it.
   if (auto stale = net::link_by_name(*host, host_name); stale && *stale) {
     (void)net::link_delete(*host, (*stale)->index);
   }
   if (auto s = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac); !s) return std::move(s).error();
-  undo.add([&] {
-    if (auto l = net::link_by_name(*host, host_name); l && *l) (void)net::link_delete(*host, (*l)->index);
-  });
+  done.veth = true;
   auto hv = net::link_by_name(*host, host_name);
   if (!hv || !*hv) return hv ? Error::from_errno(ENODEV, "veth " + host_name + " vanished") : std::move(hv).error();
   auto cv = net::link_by_name(pod, ifname);
   if (!cv || !*cv) return cv ? Error::from_errno(ENODEV, ifname + " missing in " + ctx.env.netns) : std::move(cv).error();
 
+  Result<net::LinkInfo> br = Error{};
   {
+    // Under the lock so that a failing ADD's rollback cannot remove the bridge between
+    // our lookup and our port joining it.
     auto lock = lock_network(c.network);
     if (!lock) return std::move(lock).error();
+    br = ensure_bridge(*host, c, done.bridge);
+    if (!br) return std::move(br).error();
     net::LinkChange ch{.up = true, .master = br->index, .alias = host_veth_alias(c.network, ctx.env.container_id, ifname)};
     if (auto s = net::link_change(*host, (*hv)->index, ch); !s) return std::move(s).error().wrap("attach " + host_name + " to " + c.bridge);
   }
@@ -217,7 +244,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
 
   auto ipam = cni::ipam_add(ctx);
   if (!ipam) return std::move(ipam).error();
-  undo.add([&] { (void)cni::ipam_run(ctx, "DEL"); });
+  done.ipam = true;
   if (ipam->ips.empty()) return fail(cni::kErrInvalidConfig, "ipam " + ctx.conf.ipam_type + " returned no addresses");
 
   if (auto s = configure_container(pod, c, *ipam, (*cv)->index); !s) return std::move(s).error().wrap("in " + ctx.env.netns);
@@ -241,10 +268,8 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
     auto fw = net::open_firewall(c.firewall);
     if (!fw) return std::move(fw).error();
     net::NetworkRules rules{c.network, c.bridge, subnets, c.masq_exclude, c.ip_masq};
+    done.rules = true;
     if (auto s = (*fw)->ensure(rules); !s) return std::move(s).error();
-    undo.add([&] {
-      if (auto l = lock_network(c.network); l) (void)drop_rules_if_unused(*host, c);
-    });
   }
 
   // The result: bridge, host veth, container interface (with sandbox); ips on index 2.

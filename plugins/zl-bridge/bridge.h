@@ -23,5 +23,7 @@ Result<std::vector<net::LinkInfo>> network_ports(net::NlSock& host, const Config
 // Removes the network's firewall rules when no pod is left on the bridge.
 // Call with the network lock held.
 Status drop_rules_if_unused(net::NlSock& host, const Config& c);
+// Deletes the bridge when no link at all is its port. Call with the network lock held.
+Status remove_bridge_if_unused(net::NlSock& host, const Config& c);
 
 }  // namespace zl::bridge

@@ -38,6 +38,7 @@ Status cmd_check(const cni::Context& ctx) {
   if (!(*hv)->up()) return fail(kErrCheckMismatch, "host veth " + host_name + " is down");
 
   auto ns = net::NetNs::open(ctx.env.netns);
+  if (!ns && ns.error().sys == ENOENT) return fail(cni::kErrUnknownContainer, "netns " + ctx.env.netns + " does not exist");
   if (!ns) return std::move(ns).error();
   Result<net::NlSock> pod_sock = Error{};
   {

@@ -43,6 +43,20 @@ Status drop_rules_if_unused(NlSock& host, const Config& c) {
   return (*fw)->remove(c.network);
 }
 
+Status remove_bridge_if_unused(NlSock& host, const Config& c) {
+  auto br = net::link_by_name(host, c.bridge);
+  if (!br) return std::move(br).error();
+  if (!*br || (*br)->kind != "bridge") return {};
+  auto links = net::link_list(host);
+  if (!links) return std::move(links).error();
+  for (const auto& l : *links) {
+    if (l.master == (*br)->index) return {};
+  }
+  auto s = net::link_delete(host, (*br)->index);
+  if (!s && s.error().sys == ENODEV) return {};
+  return s;
+}
+
 Status cmd_del(const cni::Context& ctx) {
   auto conf = parse_config(ctx);
   if (!conf) return std::move(conf).error();

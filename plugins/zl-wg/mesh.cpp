@@ -8,7 +8,6 @@
 
 #include "libcni/errors.h"
 #include "libnet/file.h"
-#include "libnet/netns.h"
 #include "plugins/zl-wg/reconcile.h"
 
 namespace zl::wg {
@@ -19,11 +18,10 @@ namespace {
 
 constexpr int kOverhead = 80;  // WireGuard over IPv6: 40 IP + 8 UDP + 32 WireGuard
 
+// One lock per device name: nodes simulated as netns on one host merely take turns.
 Result<net::FileLock> lock_device(const std::string& ifname) {
   if (auto s = net::make_dirs(kKeyDir, 0700); !s) return std::move(s).error();
-  auto ns = net::NetNs::current();
-  if (!ns) return std::move(ns).error();
-  return net::FileLock::acquire(std::string(kKeyDir) + "/" + ifname + "-" + std::to_string(ns->inode()) + ".lock");
+  return net::FileLock::acquire(std::string(kKeyDir) + "/" + ifname + ".lock");
 }
 
 // The underlay MTU: of the route to the first peer endpoint, else of the default route.
