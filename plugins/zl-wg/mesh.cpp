@@ -176,11 +176,16 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
     }
   }
 
-  // Routes: every peer's allowed IPs via the device, from the local gateway.
+  // Routes: every peer's allowed IPs via the device, from the local gateway — if it is an
+  // address of this node (a bridge without isGateway has none; the kernel would refuse it).
+  auto local = net::addr_list(*rtnl, 0);
+  if (!local) return std::move(local).error();
   for (int family : {AF_INET, AF_INET6}) {
     std::optional<net::IpAddr> src;
-    for (const auto& a : prefsrc)
-      if (a.family == family) src = a;
+    for (const auto& a : prefsrc) {
+      bool is_local = std::any_of(local->begin(), local->end(), [&](const net::AddrInfo& l) { return l.addr.addr == a; });
+      if (a.family == family && is_local) src = a;
+    }
     std::vector<net::RouteInfo> want_routes;
     for (const auto& p : c.peers) {
       for (const auto& a : p.allowed_ips) {
