@@ -163,7 +163,8 @@ Result<CniResult> parse_result(const JVal& v, std::string_view version) {
   if (!v.IsObject()) return fail(kErrInvalidConfig, "result: expected an object, got " + json_snippet(v));
   CniResult r;
   if (auto s = parse_interfaces(v, r); !s) return std::move(s).error();
-  if (auto s = parse_ips(v, r, !version_at_least(version, "0.4.0")); !s) return std::move(s).error();
+  // ips[].version ("4"/"6") exists up to 0.4.0 and went away in 1.0.0.
+  if (auto s = parse_ips(v, r, !version_at_least(version, "1.0.0")); !s) return std::move(s).error();
   auto routes = parse_routes(v, "routes");
   if (!routes) return std::move(routes).error();
   r.routes = std::move(*routes);
@@ -189,7 +190,7 @@ Result<CniResult> parse_result_text(std::string_view text, std::string_view vers
 
 void write_result(JWriter& w, const CniResult& r, std::string_view version) {
   const bool v11 = version_at_least(version, "1.1.0");
-  const bool legacy = !version_at_least(version, "0.4.0");
+  const bool legacy = !version_at_least(version, "1.0.0");  // ips[].version up to 0.4.0
   w.StartObject();
   w.Key("cniVersion");
   w.String(version.data(), static_cast<rapidjson::SizeType>(version.size()));

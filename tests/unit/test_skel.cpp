@@ -107,7 +107,7 @@ TEST_CASE("dispatch: ADD prints the result in the config's version") {
     CHECK(rec.last_version == v);
     CHECK(rec.last_container == "c0ffee");
     CHECK(a.out == result_json(r, v));
-    const bool legacy = v == "0.3.0" || v == "0.3.1";
+    const bool legacy = v == "0.3.0" || v == "0.3.1" || v == "0.4.0";
     CHECK(a.out == R"({"cniVersion":")" + std::string(v) + R"(","ips":[{)" + (legacy ? R"("version":"4",)" : "") +
                        R"("address":"10.0.0.5/24","gateway":"10.0.0.1"}]})");
   }

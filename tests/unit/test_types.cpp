@@ -70,7 +70,7 @@ const char* kDns =
     R"("search":["default.svc.cluster.local","svc.cluster.local"],"options":["ndots:5"]})";
 
 std::string expected_json(std::string_view v) {
-  const bool v11 = v == "1.1.0", legacy = v == "0.3.0" || v == "0.3.1";
+  const bool v11 = v == "1.1.0", legacy = v == "0.3.0" || v == "0.3.1" || v == "0.4.0";
   return R"({"cniVersion":")" + std::string(v) + R"(",)" + (v11 ? kIfaces11 : kIfacesOld) + "," +
          (legacy ? kIpsLegacy : kIps) + "," + (v11 ? kRoutes11 : kRoutesOld) + "," + kDns + "}";
 }
@@ -85,7 +85,7 @@ TEST_CASE("write_result: exact JSON for every supported version") {
   }
 }
 
-TEST_CASE("write_result: 0.3.x ips carry version 4/6, 0.4.0+ do not") {
+TEST_CASE("write_result: 0.3.x and 0.4.0 ips carry version 4/6, 1.0.0+ do not") {
   CniResult r;
   r.ips.push_back({cidr("10.0.0.2/24"), std::nullopt, std::nullopt});
   r.ips.push_back({cidr("2001:db8::2/64"), std::nullopt, std::nullopt});
@@ -93,7 +93,9 @@ TEST_CASE("write_result: 0.3.x ips carry version 4/6, 0.4.0+ do not") {
         R"({"cniVersion":"0.3.0","ips":[{"version":"4","address":"10.0.0.2/24"},{"version":"6","address":"2001:db8::2/64"}]})");
   CHECK(result_json(r, "0.3.1") ==
         R"({"cniVersion":"0.3.1","ips":[{"version":"4","address":"10.0.0.2/24"},{"version":"6","address":"2001:db8::2/64"}]})");
-  for (auto v : {"0.4.0", "1.0.0", "1.1.0"}) {
+  CHECK(result_json(r, "0.4.0") ==
+        R"({"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.0.0.2/24"},{"version":"6","address":"2001:db8::2/64"}]})");
+  for (auto v : {"1.0.0", "1.1.0"}) {
     CAPTURE(v);
     CHECK(result_json(r, v) == R"({"cniVersion":")" + std::string(v) +
                                    R"(","ips":[{"address":"10.0.0.2/24"},{"address":"2001:db8::2/64"}]})");
