@@ -139,6 +139,75 @@ Status NlSock::request(nl_msg* msg, std::string_view what) {
   return run(sk_, msg, nullptr, what);
 }
 
+Status NlSock::request_batch(const std::vector<NlMsg>& msgs, std::string_view what) {
+  struct Batch {
+    size_t acked = 0;
+    int err = 0;
+    std::string ext;
+  } b;
+  std::unique_ptr<nl_cb, void (*)(nl_cb*)> cb(nl_cb_alloc(NL_CB_CUSTOM), nl_cb_put);
+  if (!cb) return Error::from_errno(ENOMEM, what);
+  auto ack = [](nl_msg*, void* arg) -> int {
+    ++static_cast<Batch*>(arg)->acked;
+    return NL_OK;
+  };
+  auto err = [](sockaddr_nl* sa, nlmsgerr* e, void* arg) -> int {
+    auto* bb = static_cast<Batch*>(arg);
+    ++bb->acked;
+    if (e->error < 0 && bb->err == 0) {
+      Txn t;
+      on_error(sa, e, &t);
+      bb->err = e->error;
+      bb->ext = t.ext;
+    }
+    return NL_OK;
+  };
+  // Replies carry each request's own sequence number, not one expected number.
+  nl_cb_set(cb.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM, [](nl_msg*, void*) -> int { return NL_OK; }, nullptr);
+  nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, ack, &b);
+  nl_cb_err(cb.get(), NL_CB_CUSTOM, err, &b);
+  // Many requests per sendmsg (the kernel handles each in turn), acks read afterwards.
+  constexpr size_t kChunk = 32768;
+  std::string buf;
+  size_t sent = 0;
+  auto flush = [&]() -> Status {
+    if (buf.empty()) return {};
+    int r = nl_sendto(sk_, buf.data(), buf.size());
+    if (r < 0) return nl_error(r, what);
+    buf.clear();
+    return {};
+  };
+  for (const auto& m : msgs) {
+    if (!m) return Error::from_errno(EMSGSIZE, what);
+    nl_complete_msg(sk_, m.get());
+    const nlmsghdr* h = nlmsg_hdr(m.get());
+    if (buf.size() + h->nlmsg_len > kChunk) {
+      if (auto st = flush(); !st) return st;
+    }
+    buf.append(reinterpret_cast<const char*>(h), NLMSG_ALIGN(h->nlmsg_len));
+    ++sent;
+    // Keep the acks owed within the receive buffer: drain every 256 requests.
+    if (sent % 256 == 0) {
+      if (auto st = flush(); !st) return st;
+      while (b.acked < sent) {
+        int r = nl_recvmsgs(sk_, cb.get());
+        if (r < 0) return nl_error(r, what);
+      }
+    }
+  }
+  if (auto st = flush(); !st) return st;
+  while (b.acked < sent) {
+    int r = nl_recvmsgs(sk_, cb.get());
+    if (r < 0) return nl_error(r, what);
+  }
+  if (b.err < 0) {
+    Error e = Error::from_errno(-b.err, what);
+    if (!b.ext.empty()) e.msg += " (" + b.ext + ")";
+    return e;
+  }
+  return {};
+}
+
 Status NlSock::query(const std::function<NlMsg()>& make, const std::function<void(nlmsghdr*)>& on_msg,
                      std::string_view what) {
   for (int attempt = 0;; ++attempt) {
@@ -519,6 +588,11 @@ static NlMsg route_msg(int type, int flags, const RouteInfo& r) {
   if (!ok) m.reset();
   return m;
 }
+
+NlMsg route_add_message(const RouteInfo& r, bool replace) {
+  return route_msg(RTM_NEWROUTE, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL), r);
+}
+NlMsg route_del_message(const RouteInfo& r) { return route_msg(RTM_DELROUTE, 0, r); }
 
 static std::string route_str(const RouteInfo& r) {
   std::string s = "route " + r.dst.masked().str();

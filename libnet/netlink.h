@@ -41,6 +41,9 @@ class NlSock {
 
   // Sends `msg` and waits for its ACK; the error carries errno and the kernel's message.
   Status request(nl_msg* msg, std::string_view what);
+  // Sends many acknowledged requests without waiting for each ack in turn; all are tried,
+  // the first failure is returned.
+  Status request_batch(const std::vector<NlMsg>& msgs, std::string_view what);
   // Sends a request (dump or get) and hands each reply to `on_msg`; a dump interrupted by
   // a concurrent change (NLM_F_DUMP_INTR) is rebuilt by `make` and retried.
   Status query(const std::function<NlMsg()>& make, const std::function<void(nlmsghdr*)>& on_msg,
@@ -122,5 +125,8 @@ Result<RouteInfo> route_get(NlSock& s, const IpAddr& dst);
 // replace: NLM_F_REPLACE instead of NLM_F_EXCL.
 Status route_add(NlSock& s, const RouteInfo& r, bool replace);
 Status route_del(NlSock& s, const RouteInfo& r);
+// The messages of route_add/route_del, for NlSock::request_batch.
+NlMsg route_add_message(const RouteInfo& r, bool replace);
+NlMsg route_del_message(const RouteInfo& r);
 
 }  // namespace zl::net

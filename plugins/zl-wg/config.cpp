@@ -193,9 +193,12 @@ Status validate_peers(const Config& c, const net::Key& own_public) {
   std::vector<Span> spans;
   for (size_t i = 0; i < c.peers.size(); ++i) {
     const auto& p = c.peers[i];
-    std::string key = net::key_to_base64(p.public_key);
-    if (p.public_key == own_public) return fail(kErrInvalidConfig, "peer " + key + " is this node's own public key");
-    if (!keys.emplace(p.public_key, i).second) return fail(kErrInvalidConfig, "peer " + key + " is listed twice");
+    if (p.public_key == own_public) {
+      return fail(kErrInvalidConfig, "peer " + net::key_to_base64(p.public_key) + " is this node's own public key");
+    }
+    if (!keys.emplace(p.public_key, i).second) {
+      return fail(kErrInvalidConfig, "peer " + net::key_to_base64(p.public_key) + " is listed twice");
+    }
     for (const auto& a : p.allowed_ips) spans.push_back({a.network(), a.last(), i, &a});
   }
   std::sort(spans.begin(), spans.end(), [](const Span& x, const Span& y) {

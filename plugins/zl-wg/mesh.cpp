@@ -208,14 +208,15 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
     };
     std::sort(want_routes.begin(), want_routes.end(), by_dst);
     std::sort(have->begin(), have->end(), by_dst);
+    std::vector<net::NlMsg> adds, dels;
     for (const auto& w : want_routes) {
       auto it = std::lower_bound(have->begin(), have->end(), w, by_dst);
       if (it != have->end() && it->dst == w.dst && it->prefsrc == w.prefsrc) continue;
       ++rep.routes_added;
       if (!apply) {
         rep.differences.push_back("route " + w.dst.str() + " via " + c.ifname + " missing");
-      } else if (auto s = net::route_add(*rtnl, w, true); !s) {
-        return std::move(s).error();
+      } else {
+        adds.push_back(net::route_add_message(w, true));
       }
     }
     for (const auto& h : *have) {
@@ -223,9 +224,18 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
       ++rep.routes_removed;
       if (!apply) {
         rep.differences.push_back("unexpected route " + h.dst.str() + " via " + c.ifname);
-      } else if (auto s = net::route_del(*rtnl, h); !s && s.error().sys != ESRCH) {
+      } else {
+        dels.push_back(net::route_del_message(h));
+      }
+    }
+    // Thousands of peers: one round trip per batch of routes, not per route.
+    if (!dels.empty()) {
+      if (auto s = rtnl->request_batch(dels, "delete routes via " + c.ifname); !s && s.error().sys != ESRCH) {
         return std::move(s).error();
       }
+    }
+    if (!adds.empty()) {
+      if (auto s = rtnl->request_batch(adds, "add routes via " + c.ifname); !s) return std::move(s).error();
     }
   }
   return rep;

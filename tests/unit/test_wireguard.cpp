@@ -4,6 +4,7 @@
 #include <linux/genetlink.h>
 #include <linux/wireguard.h>
 #include <netlink/genl/genl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -300,4 +301,21 @@ TEST_CASE("reconcile: unchanged peers untouched, changed updated in place, stale
   u = zl::wg::diff(after, want, key_differs);
   CHECK(key_differs);
   CHECK(u.listen_port == 51820);
+}
+
+TEST_CASE("keys: the fast public-key decoder agrees with libsodium and is as strict") {
+  for (int i = 0; i < 2000; ++i) {
+    Key k{};
+    randombytes_buf(k.data(), k.size());
+    std::string b = key_to_base64(k);
+    auto d = key_from_base64(b);
+    REQUIRE(d.ok());
+    CHECK(*d == k);
+  }
+  std::string b = key_to_base64(Key{});
+  CHECK(b == "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+  CHECK(!key_from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=").ok());  // non-canonical tail bits
+  CHECK(!key_from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==").ok());
+  CHECK(!key_from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-=").ok());
+  CHECK(!key_from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA AAAAAA=").ok());
 }
