@@ -14,10 +14,8 @@ using net::NlSock;
 Result<net::FileLock> lock_network(const std::string& network) {
   static constexpr const char* kDir = "/var/lib/zl-cni/bridge";
   if (auto s = net::make_dirs(kDir, 0700); !s) return std::move(s).error();
-  // Keyed by netns too: nodes simulated as netns on one host share the filesystem.
-  auto ns = net::NetNs::current();
-  if (!ns) return std::move(ns).error();
-  return net::FileLock::acquire(std::string(kDir) + "/" + network + "-" + std::to_string(ns->inode()) + ".lock");
+  // One file per network name (nodes simulated as netns on one host merely take turns).
+  return net::FileLock::acquire(std::string(kDir) + "/" + network + ".lock");
 }
 
 Result<std::vector<net::LinkInfo>> network_ports(NlSock& host, const Config& c) {

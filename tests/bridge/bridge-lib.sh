@@ -18,12 +18,10 @@ export ASAN_OPTIONS=log_path=$T/san/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 export UBSAN_OPTIONS=log_path=$T/san/ubsan:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
 LOCKDIR=/var/lib/zl-cni/bridge
 
-# node_add: the node netns $NODE; its network locks are removed at exit.
+# node_add: the node netns $NODE; lock files of this run's networks are removed at exit.
 node_add() {
-  local ino
   netns_add "$NODE"
-  ino=$(stat -L -c %i "/var/run/netns/$NODE")
-  on_exit "rm -f $LOCKDIR/*-$ino.lock"
+  on_exit "rm -f $LOCKDIR/*$UNIQ*.lock"
 }
 # pod_add NAME…: pod netns, removed at exit.
 pod_add() {

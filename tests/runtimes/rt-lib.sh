@@ -141,11 +141,9 @@ rt_del_leftovers() {
 }
 
 # rt_forget_locks NET [WG_IF]: at exit, remove the lock files zl-bridge (and zl-wg) keep per
-# network (per device) and netns under /var/lib/zl-cni, once nothing of NET is left to lock.
+# network (per device) under /var/lib/zl-cni, once nothing of NET is left to lock.
 rt_forget_locks() {
-  local ino
-  ino=$(stat -L -c %i /proc/self/ns/net)
-  on_exit "rm -f /var/lib/zl-cni/bridge/$1-$ino.lock${2:+ /var/lib/zl-cni/wg/$2-$ino.lock}"
+  on_exit "rm -f /var/lib/zl-cni/bridge/$1.lock${2:+ /var/lib/zl-cni/wg/$2.lock}"
 }
 
 # --- a private podman (CNI backend) ----------------------------------------------------------
