@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace zl::net {
@@ -117,6 +118,55 @@ bool IpNet::contains(const IpAddr& a) const {
 bool IpNet::overlaps(const IpNet& o) const {
   if (o.addr.family != addr.family) return false;
   return len <= o.len ? contains(o.addr) : o.contains(addr);
+}
+
+std::vector<IpNet> aggregate(std::vector<IpNet> nets) {
+  struct Span {
+    int family;
+    u128 lo, hi;
+  };
+  std::vector<Span> spans;
+  spans.reserve(nets.size());
+  for (const auto& n : nets) spans.push_back({n.addr.family, n.network().to_u128(), n.last().to_u128()});
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return a.family != b.family ? a.family < b.family : a.lo < b.lo;
+  });
+  std::vector<Span> merged;
+  for (const auto& sp : spans) {
+    if (!merged.empty()) {
+      Span& m = merged.back();
+      // Overlapping or adjacent (m.hi + 1 == sp.lo, without overflowing at the top).
+      if (m.family == sp.family && (sp.lo <= m.hi || sp.lo - 1 == m.hi)) {
+        if (sp.hi > m.hi) m.hi = sp.hi;
+        continue;
+      }
+    }
+    merged.push_back(sp);
+  }
+  std::vector<IpNet> out;
+  for (const auto& m : merged) {
+    const int bits = m.family == AF_INET ? 32 : 128;
+    const u128 top = bits == 32 ? u128{0xffffffffu} : ~u128{0};
+    u128 lo = m.lo;
+    for (;;) {
+      // The largest aligned block starting at lo that ends within hi.
+      int host = 0;
+      while (host < bits) {
+        if (host + 1 == bits) {  // the whole address space
+          if (lo == 0 && m.hi == top) host = bits;
+          break;
+        }
+        u128 size = u128{1} << (host + 1);
+        if ((lo & (size - 1)) != 0 || lo + size - 1 > m.hi) break;
+        ++host;
+      }
+      out.push_back(IpNet{IpAddr::from_u128(m.family, lo), bits - host});
+      u128 last = host == bits ? top : lo + ((u128{1} << host) - 1);
+      if (last >= m.hi) break;
+      lo = last + 1;
+    }
+  }
+  return out;
 }
 
 std::optional<IpAddr> parse_ip_or_cidr(std::string_view s) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace zl::net {
 
@@ -48,6 +49,10 @@ struct IpNet {
   int host_bits() const { return addr.bits() - len; }
   bool operator==(const IpNet&) const = default;
 };
+
+// The fewest prefixes covering exactly the union of `nets` (both families; masked, merged,
+// adjacent siblings joined). Sorted by family, then address.
+std::vector<IpNet> aggregate(std::vector<IpNet> nets);
 
 // "a.b.c.d" or "a.b.c.d/len" (the prefix length is dropped).
 std::optional<IpAddr> parse_ip_or_cidr(std::string_view s);

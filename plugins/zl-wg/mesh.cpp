@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 
 #include "libcni/errors.h"
 #include "libnet/file.h"
+#include "libnet/log.h"
 #include "plugins/zl-wg/reconcile.h"
 
 namespace zl::wg {
@@ -97,7 +100,25 @@ Result<std::unique_ptr<net::wg::Backend>> open_backend(const Config& c, NlSock& 
   return u;
 }
 
+// ZL_WG_TRACE=1: phase timings on stderr, for finding where a large reconcile spends its time.
+class PhaseTimer {
+ public:
+  PhaseTimer() : on_(std::getenv("ZL_WG_TRACE") != nullptr), last_(std::chrono::steady_clock::now()) {}
+  void mark(const char* phase) {
+    if (!on_) return;
+    auto now = std::chrono::steady_clock::now();
+    net::log(std::string("trace: ") + phase + " " +
+             std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now - last_).count()) + " us");
+    last_ = now;
+  }
+
+ private:
+  bool on_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsrc, bool apply) {
+  PhaseTimer timer;
   Report rep;
   auto lock = lock_device(c.ifname);
   if (!lock) return std::move(lock).error();
@@ -110,6 +131,7 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
   if (auto s = validate_peers(c, own); !s) return std::move(s).error();
   auto want = desired(c, own);
   if (!want) return std::move(want).error();
+  timer.mark("key, validate, desired");
 
   auto rtnl = NlSock::open();
   if (!rtnl) return std::move(rtnl).error();
@@ -130,8 +152,10 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
   }
   rep.ifindex = ifindex;
 
+  timer.mark("backend, device");
   auto cur = (*backend)->get(c.ifname);
   if (!cur) return std::move(cur).error();
+  timer.mark("get");
   cur->ifindex = ifindex;
   cur->name = c.ifname;
   bool key_differs = false;
@@ -155,10 +179,12 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
   }
   if (!apply && u.listen_port) rep.differences.push_back("listen port " + std::to_string(cur->listen_port) + ", want " + std::to_string(*u.listen_port));
   if (!apply && u.fwmark) rep.differences.push_back("fwmark " + std::to_string(cur->fwmark) + ", want " + std::to_string(*u.fwmark));
+  timer.mark("diff");
   if (apply && !u.empty()) {
     if (auto s = (*backend)->set(u); !s) return std::move(s).error();
     rep.set_messages = 1;
   }
+  timer.mark("set");
 
   // Link: MTU and up.
   auto link = net::link_by_index(*rtnl, ifindex);
@@ -176,6 +202,7 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
     }
   }
 
+  timer.mark("link");
   // Routes: every peer's allowed IPs via the device, from the local gateway — if it is an
   // address of this node (a bridge without isGateway has none; the kernel would refuse it).
   auto local = net::addr_list(*rtnl, 0);
@@ -186,17 +213,20 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
       bool is_local = std::any_of(local->begin(), local->end(), [&](const net::AddrInfo& l) { return l.addr.addr == a; });
       if (a.family == family && is_local) src = a;
     }
+    // All go to the same device (WireGuard picks the peer), so the union of the allowed IPs,
+    // aggregated, is the whole route set: 5 000 consecutive /32s become five routes.
+    std::vector<net::IpNet> nets;
+    for (const auto& p : c.peers)
+      for (const auto& a : p.allowed_ips)
+        if (a.addr.family == family) nets.push_back(a);
     std::vector<net::RouteInfo> want_routes;
-    for (const auto& p : c.peers) {
-      for (const auto& a : p.allowed_ips) {
-        if (a.addr.family != family) continue;
-        net::RouteInfo r;
-        r.dst = a.masked();
-        r.oif = ifindex;
-        r.scope = RT_SCOPE_LINK;
-        r.prefsrc = src;
-        want_routes.push_back(r);
-      }
+    for (const auto& n : net::aggregate(std::move(nets))) {
+      net::RouteInfo r;
+      r.dst = n;
+      r.oif = ifindex;
+      r.scope = RT_SCOPE_LINK;
+      r.prefsrc = src;
+      want_routes.push_back(r);
     }
     auto have = net::route_list(*rtnl, family);
     if (!have) return std::move(have).error();
@@ -238,6 +268,7 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
       if (auto s = rtnl->request_batch(adds, "add routes via " + c.ifname); !s) return std::move(s).error();
     }
   }
+  timer.mark("routes");
   return rep;
 }
 

@@ -167,3 +167,33 @@ TEST_CASE("parse_ip_or_cidr drops the prefix") {
   CHECK_FALSE(parse_ip_or_cidr("x").has_value());
   CHECK_FALSE(parse_ip_or_cidr("").has_value());
 }
+
+TEST_CASE("aggregate: the fewest prefixes covering exactly the union") {
+  auto agg = [](std::vector<std::string> in) {
+    std::vector<zl::net::IpNet> nets;
+    for (const auto& s : in) nets.push_back(*zl::net::IpNet::parse(s));
+    std::string out;
+    for (const auto& n : zl::net::aggregate(nets)) out += (out.empty() ? "" : " ") + n.str();
+    return out;
+  };
+  CHECK(agg({}) == "");
+  CHECK(agg({"10.0.0.5/24"}) == "10.0.0.0/24");
+  CHECK(agg({"10.0.0.0/25", "10.0.0.128/25"}) == "10.0.0.0/24");
+  CHECK(agg({"10.0.1.0/24", "10.0.2.0/24"}) == "10.0.1.0/24 10.0.2.0/24");  // adjacent, not siblings
+  CHECK(agg({"10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"}) == "10.0.1.0/24 10.0.2.0/23");
+  CHECK(agg({"10.0.0.0/8", "10.1.0.0/16", "10.0.0.0/8"}) == "10.0.0.0/8");
+  CHECK(agg({"10.0.0.1/32", "10.0.0.0/32", "10.0.0.2/32"}) == "10.0.0.0/31 10.0.0.2/32");
+  CHECK(agg({"0.0.0.0/1", "128.0.0.0/1"}) == "0.0.0.0/0");
+  CHECK(agg({"255.255.255.255/32", "255.255.255.254/32"}) == "255.255.255.254/31");
+  CHECK(agg({"::/1", "8000::/1"}) == "::/0");
+  CHECK(agg({"fd00::/64", "fd00:0:0:1::/64", "10.0.0.0/31"}) == "10.0.0.0/31 fd00::/63");
+  CHECK(agg({"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"}) == "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128");
+  // 5000 consecutive /32s from .0: a handful of blocks, covering exactly those addresses.
+  std::vector<zl::net::IpNet> many;
+  for (unsigned i = 0; i < 5000; ++i) many.push_back({zl::net::IpAddr::from_u128(AF_INET, (10u << 24) + i), 32});
+  auto a = zl::net::aggregate(many);
+  CHECK(a.size() == 5);  // 4096 + 512 + 256 + 128 + 8
+  zl::net::u128 covered = 0;
+  for (const auto& n : a) covered += zl::net::u128{1} << n.host_bits();
+  CHECK(covered == 5000);
+}
