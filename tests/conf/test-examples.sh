@@ -11,7 +11,7 @@ node=zcx$UNIQ
 netns_add "$node"
 mkdir -p "$T/net.d" "$T/cache"
 cni() { # CMD POD
-  ip netns exec "$node" env NETCONFPATH="$T/net.d" CNI_CACHE_DIR="$T/cache" CNI_CONTAINERID="$2" "$CNITOOL" "$1" \
+  ip netns exec "$node" env NETCONFPATH="$T/net.d" CNI_CACHE_DIR="$T/cache" CNI_CONTAINERID="$2" ZL_CNI_LOG="$T/cni.log" "$CNITOOL" "$1" \
     "$(jq -r .name "$T/net.d/current.conflist")" "/var/run/netns/$2"
 }
 add_to() { cni add "$2" >"$1"; }  # FILE POD
@@ -64,5 +64,6 @@ expect_eq "mesh: pod address in the node's slice" "$(jq -r '.ips[0].address' "$T
 got=$(ip netns exec "$node" "$BUILD/zl-wg" show "zcx${UNIQ:0:8}" --json | jq -c '[.interfaces[0].peers[] | {publicKey, endpoint, allowedIPs}] | sort_by(.publicKey)')
 want=$(jq -c '[.peers[] | {publicKey, endpoint, allowedIPs}] | sort_by(.publicKey)' "$SRC/conf/zl-mesh-peers.json")
 expect_eq "mesh: the device holds exactly the example's peers" "$got" "$want"
+check "diagnostics also went to the ZL_CNI_LOG file" grep -q 'zl-wg\[[0-9]*\]: zcx.*peers +2' "$T/cni.log"
 cni del "${node}m"
 finish
