@@ -21,7 +21,7 @@ ip -n "$node" link set eth0 up
 in_node() { ip netns exec "$node" "$@"; }
 
 now() { echo "$EPOCHREALTIME"; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", (b-a)*1000}'; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f\n", (b-a)*1000}'; }
 median() { sort -n | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 gen() { # N → $work/peers-N.json and $work/wg-N.conf (same peers)
@@ -29,7 +29,7 @@ gen() { # N → $work/peers-N.json and $work/wg-N.conf (same peers)
 import base64, json, random, sys
 n, work = int(sys.argv[1]), sys.argv[2]
 rng = random.Random(7)
-peers, conf = [], ["[Interface]", "ListenPort = 51820", "PrivateKey = %s" % open(work + "/node.key").read().strip()]
+peers, conf = [], ["[Interface]", "PrivateKey = %s" % open(work + "/node.key").read().strip()]
 for i in range(n):
     key = base64.b64encode(bytes(rng.getrandbits(8) for _ in range(32))).decode()
     ep, aip = "192.0.2.%d:%d" % (2 + i % 250, 51820 + i // 250), "10.%d.%d.%d/32" % (100 + i // 65536, (i // 256) % 256, i % 256)
@@ -40,9 +40,9 @@ open("%s/wg-%d.conf" % (work, n), "w").write("\n".join(conf) + "\n")
 PY
 }
 
-conflist() { # N IFNAME → conflist whose zl-wg uses peers-N.json on IFNAME
+conflist() { # N IFNAME PORT → conflist whose zl-wg uses peers-N.json on IFNAME
   cat >"$work/wg-$1.conflist" <<CONF
-{"cniVersion":"1.0.0","name":"bench","plugins":[{"type":"zl-wg","interface":"$2","listenPort":51820,
+{"cniVersion":"1.0.0","name":"bench","plugins":[{"type":"zl-wg","interface":"$2","listenPort":$3,
  "implementation":"kernel","privateKeyFile":"$work/node.key","peersFile":"$work/peers-$1.json"}]}
 CONF
 }
@@ -58,7 +58,7 @@ for n in 1000 5000; do
   gen "$n"
   zl=() tools=() noop=()
   for r in $(seq "$runs"); do
-    conflist "$n" "zlb$n-$r"
+    conflist "$n" "zlb$n-$r" $((40000 + n / 100 + r))  # devices of one netns need their own ports
     t0=$(now); in_node "$build/zl-wg" sync "$work/wg-$n.conflist" >/dev/null; t1=$(now)
     zl+=("$(ms "$t0" "$t1")")
     t0=$(now); in_node "$build/zl-wg" sync "$work/wg-$n.conflist" >/dev/null; t1=$(now)
@@ -78,7 +78,8 @@ for n in 0 1000; do
   mkdir -p "$work/net-$n"
   jq --arg n "$n" --arg data "$work/ipam-$n" --arg key "$work/node.key" --arg peers "$work/peers-$n.json" '
       .plugins[0].ipam.dataDir = $data | .plugins[0].bridge = "zlbr0"
-      | .plugins[1].interface = "zlp\($n)" | .plugins[1].privateKeyFile = $key
+      | .plugins[1].interface = "zlp\($n)" | .plugins[1].listenPort = (41000 + ($n | tonumber))
+      | .plugins[1].privateKeyFile = $key
       | .plugins[1].peersFile = $peers | .plugins[1].implementation = "kernel"' \
     "$src/conf/30-zl-mesh.conflist" >"$work/net-$n/mesh.conflist"
 done
@@ -90,9 +91,8 @@ add_times() { # N → per-ADD ms lines
     in_node env NETCONFPATH="$work/net-$n" CNI_PATH="$build" CNI_CACHE_DIR="$work/cache" CNI_CONTAINERID="p$i" \
       "$build/cnitool" add zl-mesh "/var/run/netns/$node-p$i" >/dev/null
     t1=$(now)
-    [ "$i" = 1 ] || ms "$t0" "$t1"  # the first ADD builds the mesh; steady state is what counts
-    echo >&2
-  done 2>/dev/null
+    [ "$i" = 1 ] || ms "$t0" "$t1"  # the first ADD builds the mesh; steady state counts
+  done
   for i in $(seq $((runs * 4))); do
     in_node env NETCONFPATH="$work/net-$n" CNI_PATH="$build" CNI_CACHE_DIR="$work/cache" CNI_CONTAINERID="p$i" \
       "$build/cnitool" del zl-mesh "/var/run/netns/$node-p$i" >/dev/null
