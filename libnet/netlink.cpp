@@ -139,10 +139,12 @@ Status NlSock::request(nl_msg* msg, std::string_view what) {
   return run(sk_, msg, nullptr, what);
 }
 
-Status NlSock::request_batch(const std::vector<NlMsg>& msgs, std::string_view what) {
+Status NlSock::request_batch(const std::vector<NlMsg>& msgs, std::string_view what,
+                             const std::vector<std::string>* names) {
   struct Batch {
     size_t acked = 0;
     int err = 0;
+    uint32_t seq = 0;
     std::string ext;
   } b;
   std::unique_ptr<nl_cb, void (*)(nl_cb*)> cb(nl_cb_alloc(NL_CB_CUSTOM), nl_cb_put);
@@ -158,6 +160,7 @@ Status NlSock::request_batch(const std::vector<NlMsg>& msgs, std::string_view wh
       Txn t;
       on_error(sa, e, &t);
       bb->err = e->error;
+      bb->seq = e->msg.nlmsg_seq;
       bb->ext = t.ext;
     }
     return NL_OK;
@@ -201,7 +204,11 @@ Status NlSock::request_batch(const std::vector<NlMsg>& msgs, std::string_view wh
     if (r < 0) return nl_error(r, what);
   }
   if (b.err < 0) {
-    Error e = Error::from_errno(-b.err, what);
+    std::string failed(what);
+    for (size_t i = 0; names && i < msgs.size() && i < names->size(); ++i) {
+      if (nlmsg_hdr(msgs[i].get())->nlmsg_seq == b.seq) failed = (*names)[i];
+    }
+    Error e = Error::from_errno(-b.err, failed);
     if (!b.ext.empty()) e.msg += " (" + b.ext + ")";
     return e;
   }
@@ -373,7 +380,7 @@ Status link_delete(NlSock& s, int index) {
   return s.request(m.get(), "delete link " + std::to_string(index));
 }
 
-Status link_change(NlSock& s, int index, const LinkChange& c) {
+NlMsg link_change_message(int index, const LinkChange& c) {
   ifinfomsg ifi{};
   ifi.ifi_index = index;
   if (c.up) {
@@ -391,7 +398,13 @@ Status link_change(NlSock& s, int index, const LinkChange& c) {
   if (ok && c.mtu) ok = put_ok(nla_put_u32(p, IFLA_MTU, static_cast<uint32_t>(*c.mtu)));
   if (ok && c.mac) ok = put_ok(nla_put(p, IFLA_ADDRESS, 6, c.mac->data()));
   if (ok && c.alias) ok = put_ok(nla_put_string(p, IFLA_IFALIAS, c.alias->c_str()));
-  return s.request(ok ? p : nullptr, "change link " + std::to_string(index));
+  if (!ok) m.reset();
+  return m;
+}
+
+Status link_change(NlSock& s, int index, const LinkChange& c) {
+  NlMsg m = link_change_message(index, c);
+  return s.request(m.get(), "change link " + std::to_string(index));
 }
 
 Status bridge_port_set(NlSock& s, int index, bool hairpin, bool isolated) {
@@ -486,8 +499,12 @@ static NlMsg addr_msg(int type, int flags, int index, const IpNet& addr, bool no
   return m;
 }
 
+NlMsg addr_add_message(int index, const IpNet& addr, bool nodad) {
+  return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, index, addr, nodad);
+}
+
 Status addr_add(NlSock& s, int index, const IpNet& addr, bool nodad) {
-  NlMsg m = addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, index, addr, nodad);
+  NlMsg m = addr_add_message(index, addr, nodad);
   return s.request(m.get(), "add address " + addr.str());
 }
 

@@ -41,9 +41,10 @@ class NlSock {
 
   // Sends `msg` and waits for its ACK; the error carries errno and the kernel's message.
   Status request(nl_msg* msg, std::string_view what);
-  // Sends many acknowledged requests without waiting for each ack in turn; all are tried,
-  // the first failure is returned.
-  Status request_batch(const std::vector<NlMsg>& msgs, std::string_view what);
+  // Sends many acknowledged requests without waiting for each ack in turn (the kernel handles
+  // them in order); all are tried, the first failure is returned, named by `names[i]` if given.
+  Status request_batch(const std::vector<NlMsg>& msgs, std::string_view what,
+                       const std::vector<std::string>* names = nullptr);
   // Sends a request (dump or get) and hands each reply to `on_msg`; a dump interrupted by
   // a concurrent change (NLM_F_DUMP_INTR) is rebuilt by `make` and retried.
   Status query(const std::function<NlMsg()>& make, const std::function<void(nlmsghdr*)>& on_msg,
@@ -97,6 +98,7 @@ struct LinkChange {
   std::optional<std::string> alias;
 };
 Status link_change(NlSock& s, int index, const LinkChange& c);
+NlMsg link_change_message(int index, const LinkChange& c);
 // Bridge port flags of a port (AF_BRIDGE): hairpin, isolation.
 Status bridge_port_set(NlSock& s, int index, bool hairpin, bool isolated);
 // Bridge VLAN membership of a port: `vid` as PVID/untagged, default VLAN 1 dropped.
@@ -110,6 +112,7 @@ struct AddrInfo {
 Result<std::vector<AddrInfo>> addr_list(NlSock& s, int family, int index = 0);
 // nodad: IPv6 only, skip duplicate address detection (address usable at once).
 Status addr_add(NlSock& s, int index, const IpNet& addr, bool nodad);
+NlMsg addr_add_message(int index, const IpNet& addr, bool nodad);
 Status addr_del(NlSock& s, int index, const IpNet& addr);
 
 struct RouteInfo {

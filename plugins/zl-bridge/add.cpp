@@ -120,17 +120,22 @@ Status wait_dad(NlSock& sock, int index) {
 }
 
 // Inside the pod: addresses, link up, lo up, routes.
-Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& ipam, int index) {
-  if (auto lo = net::link_by_name(pod, "lo"); lo && *lo && !(*lo)->up()) {
-    if (auto s = net::link_change(pod, (*lo)->index, {.up = true}); !s) return s;
-  }
+// Inside the pod: lo up, addresses, link up, routes — one netlink batch (the kernel applies
+// the requests in order), two when DAD must be waited for before the routes.
+Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& ipam, int index,
+                           const std::string& ifname) {
+  std::vector<net::NlMsg> batch;
+  std::vector<std::string> names;
+  auto add = [&](net::NlMsg m, std::string name) {
+    batch.push_back(std::move(m));
+    names.push_back(std::move(name));
+  };
+  add(net::link_change_message(1, {.up = true}), "set lo up");  // lo is ifindex 1 in every netns
   for (const auto& ip : ipam.ips) {
-    if (auto s = net::addr_add(pod, index, ip.address, !c.enable_dad); !s) return s;
+    add(net::addr_add_message(index, ip.address, !c.enable_dad), "add address " + ip.address.str() + " to " + ifname);
   }
-  if (auto s = net::link_change(pod, index, {.up = true}); !s) return s;
-  if (c.enable_dad) {
-    if (auto s = wait_dad(pod, index); !s) return s;
-  }
+  add(net::link_change_message(index, {.up = true}), "set " + ifname + " up");
+
   auto gateway_for = [&](int family) -> std::optional<net::IpAddr> {
     for (const auto& ip : ipam.ips)
       if (ip.address.addr.family == family && ip.gateway) return ip.gateway;
@@ -157,10 +162,16 @@ Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& i
       if (!listed) routes.push_back({.dst = any, .gw = gw, .oif = index});
     }
   }
-  for (const auto& r : routes) {
-    if (auto s = net::route_add(pod, r, true); !s) return s;
+  if (c.enable_dad) {
+    if (auto s = pod.request_batch(batch, "configure " + ifname, &names); !s) return s;
+    if (auto s = wait_dad(pod, index); !s) return s;
+    batch.clear();
+    names.clear();
   }
-  return {};
+  for (const auto& r : routes) {
+    add(net::route_add_message(r, true), "add route " + r.dst.str() + (r.gw ? " via " + r.gw->str() : ""));
+  }
+  return pod.request_batch(batch, "configure " + ifname, &names);
 }
 
 }  // namespace
@@ -213,11 +224,15 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
     if (done.bridge) (void)remove_bridge_if_unused(*host, c);
   });
 
-  // A host end left by a crashed ADD of the same attachment is stale: replace it.
-  if (auto stale = net::link_by_name(*host, host_name); stale && *stale) {
-    (void)net::link_delete(*host, (*stale)->index);
+  auto created = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac);
+  if (!created && created.error().sys == EEXIST) {
+    // A host end left by a crashed ADD of the same attachment is stale: replace it.
+    if (auto stale = net::link_by_name(*host, host_name); stale && *stale) {
+      (void)net::link_delete(*host, (*stale)->index);
+      created = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac);
+    }
   }
-  if (auto s = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac); !s) return std::move(s).error();
+  if (!created) return std::move(created).error();
   done.veth = true;
   auto hv = net::link_by_name(*host, host_name);
   if (!hv || !*hv) return hv ? Error::from_errno(ENODEV, "veth " + host_name + " vanished") : std::move(hv).error();
@@ -247,7 +262,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   done.ipam = true;
   if (ipam->ips.empty()) return fail(cni::kErrInvalidConfig, "ipam " + ctx.conf.ipam_type + " returned no addresses");
 
-  if (auto s = configure_container(pod, c, *ipam, (*cv)->index); !s) return std::move(s).error().wrap("in " + ctx.env.netns);
+  if (auto s = configure_container(pod, c, *ipam, (*cv)->index, ifname); !s) return std::move(s).error().wrap("in " + ctx.env.netns);
 
   bool v4 = false, v6 = false;
   std::vector<IpNet> subnets;
@@ -273,12 +288,10 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   }
 
   // The result: bridge, host veth, container interface (with sandbox); ips on index 2.
-  auto cv2 = net::link_by_name(pod, ifname);
-  if (!cv2 || !*cv2) return cv2 ? Error::from_errno(ENODEV, ifname + " vanished") : std::move(cv2).error();
   cni::CniResult r;
   r.interfaces.push_back({.name = c.bridge, .mac = net::mac_str(br->mac)});
   r.interfaces.push_back({.name = host_name, .mac = net::mac_str((*hv)->mac)});
-  r.interfaces.push_back({.name = ifname, .mac = net::mac_str((*cv2)->mac), .sandbox = ctx.env.netns, .mtu = (*cv2)->mtu});
+  r.interfaces.push_back({.name = ifname, .mac = net::mac_str((*cv)->mac), .sandbox = ctx.env.netns, .mtu = (*cv)->mtu});
   for (auto ip : ipam->ips) {
     ip.interface = 2;
     r.ips.push_back(ip);
