@@ -1,7 +1,6 @@
 // zl-wg pubkey | show | sync: the operator's view of the node's mesh.
 #include <cstdio>
 #include <ctime>
-#include <iostream>
 
 #include "libcni/conf.h"
 #include "libcni/env.h"
@@ -19,8 +18,12 @@ constexpr const char* kUsage =
     "       zl-wg show [<interface>] [--json]     peers, endpoints, handshakes, transfer\n"
     "       zl-wg sync <conflist>                reconcile the mesh from a conflist, without a pod\n";
 
+// stdio, not iostreams: iostream's static initialisation is a measurable share of a
+// plugin exec under emulation, and this binary is also the CNI plugin.
+void out(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+
 int fail_msg(const std::string& m) {
-  std::cerr << "zl-wg: " << m << "\n";
+  std::fprintf(stderr, "zl-wg: %s\n", m.c_str());
   return 1;
 }
 
@@ -81,7 +84,7 @@ int cmd_pubkey(const std::string& arg) {
   }
   auto k = net::load_or_create_key(key_file);
   if (!k) return fail_msg(k.error().msg);
-  std::cout << net::key_to_base64(k->public_key()) << "\n";
+  out(net::key_to_base64(k->public_key()) + "\n");
   return 0;
 }
 
@@ -105,9 +108,10 @@ int cmd_sync(const std::string& path) {
   }
   auto rep = reconcile(*config, prefsrc, true);
   if (!rep) return fail_msg(rep.error().msg);
-  std::cout << config->ifname << " (" << rep->backend << "): peers added " << rep->peers_added << ", updated "
-            << rep->peers_updated << ", removed " << rep->peers_removed << "; routes added " << rep->routes_added
-            << ", removed " << rep->routes_removed << (rep->set_messages ? "" : "; device unchanged") << "\n";
+  out(config->ifname + " (" + rep->backend + "): peers added " + std::to_string(rep->peers_added) + ", updated " +
+      std::to_string(rep->peers_updated) + ", removed " + std::to_string(rep->peers_removed) + "; routes added " +
+      std::to_string(rep->routes_added) + ", removed " + std::to_string(rep->routes_removed) +
+      (rep->set_messages ? "" : "; device unchanged") + "\n");
   return 0;
 }
 
@@ -201,29 +205,33 @@ int cmd_show(const std::string& only, bool json) {
     }
     w.EndArray();
     w.EndObject();
-    std::cout << sb.GetString() << "\n";
+    out(std::string(sb.GetString(), sb.GetSize()) + "\n");
     return 0;
   }
-  bool first = true;
+  std::string o;
   for (const auto& d : devices) {
-    if (!first) std::cout << "\n";
-    first = false;
-    std::cout << "interface: " << d.name << "\n";
-    if (d.public_key) std::cout << "  public key: " << net::key_to_base64(*d.public_key) << "\n";
-    if (d.listen_port) std::cout << "  listening port: " << d.listen_port << "\n";
-    if (d.fwmark) std::cout << "  fwmark: 0x" << std::hex << d.fwmark << std::dec << "\n";
+    if (!o.empty()) o += "\n";
+    o += "interface: " + d.name + "\n";
+    if (d.public_key) o += "  public key: " + net::key_to_base64(*d.public_key) + "\n";
+    if (d.listen_port) o += "  listening port: " + std::to_string(d.listen_port) + "\n";
+    if (d.fwmark) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "0x%x", d.fwmark);
+      o += std::string("  fwmark: ") + hex + "\n";
+    }
     for (const auto& p : d.peers) {
-      std::cout << "\npeer: " << net::key_to_base64(p.public_key) << "\n";
-      if (p.preshared_key) std::cout << "  preshared key: (hidden)\n";
-      if (p.endpoint) std::cout << "  endpoint: " << p.endpoint->str() << "\n";
-      std::cout << "  allowed ips: ";
-      if (p.allowed_ips.empty()) std::cout << "(none)";
-      for (size_t i = 0; i < p.allowed_ips.size(); ++i) std::cout << (i ? ", " : "") << p.allowed_ips[i].str();
-      std::cout << "\n  latest handshake: " << ago(p.handshake_sec) << "\n";
-      std::cout << "  transfer: " << human_bytes(p.rx_bytes) << " received, " << human_bytes(p.tx_bytes) << " sent\n";
-      if (p.keepalive) std::cout << "  persistent keepalive: every " << p.keepalive << " seconds\n";
+      o += "\npeer: " + net::key_to_base64(p.public_key) + "\n";
+      if (p.preshared_key) o += "  preshared key: (hidden)\n";
+      if (p.endpoint) o += "  endpoint: " + p.endpoint->str() + "\n";
+      o += "  allowed ips: ";
+      if (p.allowed_ips.empty()) o += "(none)";
+      for (size_t i = 0; i < p.allowed_ips.size(); ++i) o += (i ? ", " : "") + p.allowed_ips[i].str();
+      o += "\n  latest handshake: " + ago(p.handshake_sec) + "\n";
+      o += "  transfer: " + human_bytes(p.rx_bytes) + " received, " + human_bytes(p.tx_bytes) + " sent\n";
+      if (p.keepalive) o += "  persistent keepalive: every " + std::to_string(p.keepalive) + " seconds\n";
     }
   }
+  out(o);
   return 0;
 }
 
@@ -243,17 +251,17 @@ int cli(int argc, char** argv) {
       } else if (only.empty() && a[0] != '-') {
         only = a;
       } else {
-        std::cerr << kUsage;
+        std::fputs(kUsage, stderr);
         return 2;
       }
     }
     return cmd_show(only, json);
   }
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    std::cout << kUsage;
+    std::fputs(kUsage, stdout);
     return 0;
   }
-  std::cerr << kUsage;
+  std::fputs(kUsage, stderr);
   return 2;
 }
 
