@@ -98,7 +98,8 @@ mount -t devtmpfs devtmpfs $r/dev || fail "cannot mount /dev in the new root"
 mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts $r/dev/pts
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs $r/dev/shm
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs $r/tmp || fail "cannot mount /tmp in the new root"
+# /tmp stays the host's, through the overlay: a checkout or scratch dir under /tmp (CI clones,
+# test dirs) must be visible; writes land in the tmpfs upper as everywhere else.
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $r/run || fail "cannot mount /run in the new root"
 if [ ! -L $r/var/run ]; then
 	mkdir -p $r/var/run
@@ -119,7 +120,7 @@ ip link set lo up
 [ -f "/lower$run/run.sh" ] || fail "run directory /lower$run not visible"
 cp -a "/lower$run/." $r/run/zl-vm/ || fail "cannot copy the run directory"
 cwd=$(cat $r/run/zl-vm/cwd)
-# A cwd under a directory the VM mounts afresh (/tmp, /run): overlay it too.
+# A cwd under a directory the VM mounts afresh (/run): overlay it too.
 if [ ! -d "$r$cwd" ] && [ -d "/lower$cwd" ]; then
 	k=$(echo "$cwd" | md5sum | cut -c1-12)
 	mkdir -p "/upper/x$k/data" "/upper/x$k/work" "$r$cwd"

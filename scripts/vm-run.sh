@@ -6,8 +6,8 @@
 #
 # The VM runs Debian's linux-image-amd64 kernel under TCG; its root is an
 # overlay of the host's / (read-only over virtio-9p) with a tmpfs upper, so
-# writes inside the VM are discarded.  /tmp, /run and /var/run are fresh
-# tmpfs.  The command runs with cwd = the caller's cwd, stdin = /dev/null, and
+# writes inside the VM are discarded.  /run and /var/run are fresh tmpfs; /tmp is
+# the host's (so checkouts under /tmp work).  The command runs with cwd = the caller's cwd, stdin = /dev/null, and
 # the caller's PATH, HOME, TERM, LANG/LC_*, TZ, ZL_* variables and any listed
 # in ZL_VM_ENV (space-separated names).  Its stdout and stderr are streamed to
 # ours (separately); the exit status is the command's.  Exit 124: timeout;
