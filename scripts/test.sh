@@ -9,7 +9,8 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "scripts/test.sh: run as root (network namespaces, firewall rules, a VM)" >&2
   exit 1
 fi
-scripts/install-deps.sh qemu-system-x86 busybox-static cpio xz-utils wireguard-tools wireguard-go tcpdump iperf3
+scripts/install-deps.sh qemu-system-x86 busybox-static cpio xz-utils wireguard-tools wireguard-go tcpdump iperf3 \
+  clang libclang-rt-14-dev podman runc containerd
 scripts/build.sh >/dev/null
 scripts/build.sh --sanitize >/dev/null
 
@@ -20,6 +21,6 @@ shellcheck -x "${scripts[@]}"
 # Sanitizers first: any report fails the run.
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 echo "== tests (ASan/UBSan build)"
-ctest --test-dir build-asan --output-on-failure -LE vm
-echo "== tests (release build, incl. kernel WireGuard in a VM)"
+ctest --test-dir build-asan --output-on-failure -LE "vm|fuzz"
+echo "== tests (release build, incl. kernel WireGuard in a VM, and the fuzzers)"
 ctest --test-dir build --output-on-failure
