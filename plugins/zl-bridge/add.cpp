@@ -64,21 +64,34 @@ Result<net::LinkInfo> ensure_bridge(NlSock& host, const Config& c, bool& created
 
 // The gateway address on the bridge, never a stale second one of the same subnet.
 Status ensure_gateway(NlSock& host, const Config& c, int bridge_index, const IpNet& gw) {
+  // Steady state first: for IPv4, EEXIST means exactly this address and prefix is there.
+  auto added = net::addr_add(host, bridge_index, gw, true);
+  if (!added && !(added.error().sys == EEXIST)) return added;
+  if (!added && gw.addr.is_v4()) return {};
+  // New (or IPv6, whose EEXIST ignores the prefix): no stale second address of this subnet.
   auto addrs = net::addr_list(host, gw.addr.family, bridge_index);
   if (!addrs) return std::move(addrs).error();
+  bool have_exact = false, removed = false;
   for (const auto& a : *addrs) {
-    if (a.addr == gw) return {};
-    if (a.addr.masked() == gw.masked() || a.addr.addr == gw.addr) {
-      if (!c.force_address) {
-        return fail(cni::kErrInvalidConfig, "bridge " + c.bridge + " already has " + a.addr.str() + ", not gateway " +
-                                                gw.str() + " (set forceAddress to replace it)");
-      }
-      if (auto s = net::addr_del(host, bridge_index, a.addr); !s && s.error().sys != EADDRNOTAVAIL) return s;
+    if (a.addr == gw) {
+      have_exact = true;
+      continue;
     }
+    if (a.addr.masked() != gw.masked() && a.addr.addr != gw.addr) continue;
+    if (!c.force_address) {
+      if (added) (void)net::addr_del(host, bridge_index, gw);  // leave the bridge as it was
+      return fail(cni::kErrInvalidConfig, "bridge " + c.bridge + " already has " + a.addr.str() + ", not gateway " +
+                                              gw.str() + " (set forceAddress to replace it)");
+    }
+    if (auto s = net::addr_del(host, bridge_index, a.addr); !s && s.error().sys != EADDRNOTAVAIL) return s;
+    removed = true;
   }
-  auto s = net::addr_add(host, bridge_index, gw, true);
-  if (!s && s.error().sys == EEXIST) return {};  // a parallel ADD added it
-  return s;
+  // Deleting an IPv4 subnet's primary address takes its secondaries (ours) with it.
+  if (!have_exact || removed) {
+    auto s = net::addr_add(host, bridge_index, gw, true);
+    if (!s && s.error().sys != EEXIST) return s;
+  }
+  return {};
 }
 
 Status enable_forwarding(const Config& c, const std::string& host_veth, bool v4, bool v6) {
