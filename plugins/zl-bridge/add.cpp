@@ -34,9 +34,9 @@ Result<net::LinkInfo> ensure_bridge(NlSock& host, const Config& c, bool& created
   if (!link) return std::move(link).error();
   if (!*link) {
     // Locally administered unicast MAC derived from the bridge name: stable across restarts.
-    std::string h = net::stable_hash_hex(c.bridge, 10);
+    const uint64_t h = net::stable_hash(c.bridge);
     net::Mac mac{0x02};
-    for (size_t i = 0; i < 5; ++i) mac[i + 1] = static_cast<uint8_t>(std::stoul(h.substr(i * 2, 2), nullptr, 16));
+    for (size_t i = 0; i < 5; ++i) mac[i + 1] = static_cast<uint8_t>(h >> (56 - 8 * i));
     auto s = net::bridge_create(host, c.bridge, c.mtu, c.vlan != 0, mac);
     if (!s && s.error().sys == EOPNOTSUPP && c.vlan) {
       return fail(cni::kErrUnsupportedField, "vlan " + std::to_string(c.vlan) +
@@ -133,10 +133,28 @@ Status wait_dad(NlSock& sock, int index) {
 }
 
 // Inside the pod: addresses, link up, lo up, routes.
+// The pod's routes, as the result lists them: IPAM's, plus a default route per family via
+// its gateway when isDefaultGateway and IPAM gave none.
+std::vector<cni::Route> pod_routes(const Config& c, const cni::CniResult& ipam) {
+  std::vector<cni::Route> routes = ipam.routes;
+  if (!c.is_default_gateway) return routes;
+  for (int family : {AF_INET, AF_INET6}) {
+    IpNet any{net::IpAddr::from_u128(family, 0), 0};
+    if (std::any_of(routes.begin(), routes.end(), [&](const cni::Route& r) { return r.dst == any; })) continue;
+    for (const auto& ip : ipam.ips) {
+      if (ip.address.addr.family == family && ip.gateway) {
+        routes.push_back({.dst = any, .gw = ip.gateway});
+        break;
+      }
+    }
+  }
+  return routes;
+}
+
 // Inside the pod: lo up, addresses, link up, routes — one netlink batch (the kernel applies
 // the requests in order), two when DAD must be waited for before the routes.
-Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& ipam, int index,
-                           const std::string& ifname) {
+Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& ipam,
+                           const std::vector<cni::Route>& wanted, int index, const std::string& ifname) {
   std::vector<net::NlMsg> batch;
   std::vector<std::string> names;
   auto add = [&](net::NlMsg m, std::string name) {
@@ -155,7 +173,7 @@ Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& i
     return std::nullopt;
   };
   std::vector<net::RouteInfo> routes;
-  for (const auto& r : ipam.routes) {
+  for (const auto& r : wanted) {
     net::RouteInfo ri;
     ri.dst = r.dst.masked();
     ri.gw = r.gw ? r.gw : gateway_for(r.dst.addr.family);
@@ -165,15 +183,6 @@ Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& i
     ri.priority = r.priority;
     if (r.table) ri.table = *r.table;
     routes.push_back(ri);
-  }
-  if (c.is_default_gateway) {
-    for (int family : {AF_INET, AF_INET6}) {
-      auto gw = gateway_for(family);
-      if (!gw) continue;
-      IpNet any{net::IpAddr::from_u128(family, 0), 0};
-      bool listed = std::any_of(routes.begin(), routes.end(), [&](const net::RouteInfo& r) { return r.dst == any; });
-      if (!listed) routes.push_back({.dst = any, .gw = gw, .oif = index});
-    }
   }
   if (c.enable_dad) {
     if (auto s = pod.request_batch(batch, "configure " + ifname, &names); !s) return s;
@@ -275,7 +284,8 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   done.ipam = true;
   if (ipam->ips.empty()) return fail(cni::kErrInvalidConfig, "ipam " + ctx.conf.ipam_type + " returned no addresses");
 
-  if (auto s = configure_container(pod, c, *ipam, (*cv)->index, ifname); !s) return std::move(s).error().wrap("in " + ctx.env.netns);
+  const std::vector<cni::Route> routes = pod_routes(c, *ipam);
+  if (auto s = configure_container(pod, c, *ipam, routes, (*cv)->index, ifname); !s) return std::move(s).error().wrap("in " + ctx.env.netns);
 
   bool v4 = false, v6 = false;
   std::vector<IpNet> subnets;
@@ -309,22 +319,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
     ip.interface = 2;
     r.ips.push_back(ip);
   }
-  r.routes = ipam->routes;
-  if (c.is_default_gateway) {
-    for (int family : {AF_INET, AF_INET6}) {
-      IpNet any{net::IpAddr::from_u128(family, 0), 0};
-      bool has_family = std::any_of(r.ips.begin(), r.ips.end(), [&](const cni::IpConfig& i) { return i.address.addr.family == family; });
-      bool listed = std::any_of(r.routes.begin(), r.routes.end(), [&](const cni::Route& x) { return x.dst == any; });
-      if (has_family && !listed) {
-        for (const auto& i : r.ips) {
-          if (i.address.addr.family == family && i.gateway) {
-            r.routes.push_back({.dst = any, .gw = i.gateway});
-            break;
-          }
-        }
-      }
-    }
-  }
+  r.routes = routes;
   r.dns = ipam->dns.empty() ? ctx.conf.dns : ipam->dns;
   undo.commit();
   return r;
