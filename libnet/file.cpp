@@ -1,9 +1,12 @@
 #include "libnet/file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <memory>
 
 namespace zl::net {
 
@@ -48,10 +51,16 @@ static Status write_all(int fd, std::string_view data, const std::string& what) 
   return {};
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+static std::string dir_of(const std::string& path) {
   auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+static std::string temp_prefix(const std::string& path) { return path + ".tmp."; }  // + writer's pid
+
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+  std::string dir = dir_of(path);
+  std::string tmp = temp_prefix(path) + std::to_string(::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return Error::from_errno(errno, "create " + tmp);
   auto fail = [&](Error e) {
@@ -66,6 +75,20 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
   if (!dfd) return Error::from_errno(errno, "open dir " + dir);
   if (::fsync(dfd.get()) != 0) return Error::from_errno(errno, "fsync dir " + dir);
   return {};
+}
+
+void remove_stale_temps(const std::string& path) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir_of(path).c_str()), ::closedir);
+  if (!d) return;
+  const std::string prefix = temp_prefix(path).substr(dir_of(path).size() + 1);
+  while (const dirent* e = ::readdir(d.get())) {
+    std::string_view name(e->d_name);
+    // Exactly "<prefix><digits>": "<path>.tmp.5" may itself be another file's legal name.
+    if (name.size() > prefix.size() && name.starts_with(prefix) &&
+        name.find_first_not_of("0123456789", prefix.size()) == std::string_view::npos) {
+      ::unlinkat(::dirfd(d.get()), e->d_name, 0);
+    }
+  }
 }
 
 Status make_dirs(const std::string& path, mode_t mode) {

@@ -29,6 +29,11 @@ Result<std::string> read_file(const std::string& path);
 // A crash at any instant leaves either the old or the new contents.
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0600);
 
+// Removes the temp files write_file_atomic leaves for <path> when its writer is killed
+// between creating and renaming them. Call with the writers' lock held (no live writer
+// then owns one). Best effort: a leftover only costs disk space.
+void remove_stale_temps(const std::string& path);
+
 // mkdir -p with the given mode for the directories it creates.
 Status make_dirs(const std::string& path, mode_t mode = 0700);
 

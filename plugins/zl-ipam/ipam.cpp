@@ -1,7 +1,5 @@
 #include "plugins/zl-ipam/ipam.h"
 
-#include <filesystem>
-
 #include "libcni/errors.h"
 #include "plugins/zl-ipam/store.h"
 
@@ -9,36 +7,12 @@ namespace zl::ipam {
 
 using cni::fail;
 
-namespace {
-
-// Opens the store and removes the temp files of writers killed between creating
-// <network>.json.tmp.<pid> and renaming it (write_file_atomic's naming): we hold the lock,
-// so no live writer owns one, and nothing else would ever reclaim them.
-Result<Store> open_store(const Config& config) {
-  auto store = Store::open(config);
-  if (!store) return store;
-  // Only "<prefix><digits>": network "a.json.tmp.5" is a legal name with its own state file.
-  const std::string prefix = config.network + ".json.tmp.";
-  std::error_code ec;  // best effort: a leftover only costs disk space
-  for (std::filesystem::directory_iterator it(config.data_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() > prefix.size() && name.starts_with(prefix) &&
-        name.find_first_not_of("0123456789", prefix.size()) == std::string::npos) {
-      std::error_code ignored;
-      std::filesystem::remove(it->path(), ignored);
-    }
-  }
-  return store;
-}
-
-}  // namespace
-
 Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   auto config = parse_config(ctx.conf);
   if (!config) return std::move(config).error();
   auto requested = requested_ips(ctx.conf, ctx.cni_arg("IP"));
   if (!requested) return std::move(requested).error();
-  auto store = open_store(*config);
+  auto store = Store::open(*config);
   if (!store) return std::move(store).error();
   Allocator alloc(*config, store->state());
   auto before = store->state().allocations.size();
@@ -57,7 +31,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
 Status cmd_del(const cni::Context& ctx) {
   auto config = parse_config(ctx.conf);
   if (!config) return std::move(config).error();
-  auto store = open_store(*config);
+  auto store = Store::open(*config);
   if (!store) return std::move(store).error();
   Allocator alloc(*config, store->state());
   if (alloc.release(ctx.env.container_id, ctx.env.ifname) == 0) return {};
@@ -67,7 +41,7 @@ Status cmd_del(const cni::Context& ctx) {
 Status cmd_gc(const cni::Context& ctx) {
   auto config = parse_config(ctx.conf);
   if (!config) return std::move(config).error();
-  auto store = open_store(*config);
+  auto store = Store::open(*config);
   if (!store) return std::move(store).error();
   Allocator alloc(*config, store->state());
   if (alloc.gc(ctx.conf.valid_attachments) == 0) return {};

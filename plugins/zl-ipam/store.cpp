@@ -207,6 +207,7 @@ Result<Store> Store::open(const Config& config) {
   if (!lock) return std::move(lock).error();
   st.lock_ = std::move(*lock);
   st.path_ = state_path(config);
+  net::remove_stale_temps(st.path_);  // of writers killed mid-commit; the lock is ours
   auto state = load(st.path_);
   if (!state) return std::move(state).error();
   st.state_ = std::move(*state);
