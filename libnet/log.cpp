@@ -11,29 +11,18 @@
 namespace zl::net {
 namespace {
 std::string g_tag = "zl-cni";
-std::string g_file;
-bool g_file_set = false;
 }  // namespace
 
 void log_init(std::string_view tag) { g_tag = std::string(tag) + "[" + std::to_string(::getpid()) + "]"; }
-
-void log_set_file(const std::string& path) {
-  g_file = path;
-  g_file_set = true;
-}
 
 void log(std::string_view msg) {
   std::string line = g_tag + ": ";
   line += msg;
   line += '\n';
   (void)!::write(STDERR_FILENO, line.data(), line.size());
-  if (!g_file_set) {
-    const char* env = std::getenv("ZL_CNI_LOG");
-    g_file = env ? env : "";
-    g_file_set = true;
-  }
-  if (g_file.empty()) return;
-  UniqueFd fd(::open(g_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  const char* file = std::getenv("ZL_CNI_LOG");
+  if (!file || !*file) return;
+  UniqueFd fd(::open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) return;
   char ts[32];
   std::time_t now = std::time(nullptr);

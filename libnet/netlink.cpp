@@ -611,20 +611,6 @@ NlMsg route_add_message(const RouteInfo& r, bool replace) {
 }
 NlMsg route_del_message(const RouteInfo& r) { return route_msg(RTM_DELROUTE, 0, r); }
 
-static std::string route_str(const RouteInfo& r) {
-  std::string s = "route " + r.dst.masked().str();
-  if (r.gw) s += " via " + r.gw->str();
-  return s;
-}
 
-Status route_add(NlSock& s, const RouteInfo& r, bool replace) {
-  NlMsg m = route_msg(RTM_NEWROUTE, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL), r);
-  return s.request(m.get(), "add " + route_str(r));
-}
-
-Status route_del(NlSock& s, const RouteInfo& r) {
-  NlMsg m = route_msg(RTM_DELROUTE, 0, r);
-  return s.request(m.get(), "delete " + route_str(r));
-}
 
 }  // namespace zl::net

@@ -125,10 +125,8 @@ struct RouteInfo {
 Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table = 254);
 // The route the kernel would use to reach `dst` (RTM_GETROUTE).
 Result<RouteInfo> route_get(NlSock& s, const IpAddr& dst);
-// replace: NLM_F_REPLACE instead of NLM_F_EXCL.
-Status route_add(NlSock& s, const RouteInfo& r, bool replace);
-Status route_del(NlSock& s, const RouteInfo& r);
-// The messages of route_add/route_del, for NlSock::request_batch.
+// Route requests, sent with NlSock::request or request_batch; replace: NLM_F_REPLACE
+// instead of NLM_F_EXCL.
 NlMsg route_add_message(const RouteInfo& r, bool replace);
 NlMsg route_del_message(const RouteInfo& r);
 
