@@ -10,9 +10,18 @@
 
 namespace zl::net {
 
+static std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
 Result<FileLock> FileLock::acquire(const std::string& path) {
   FileLock l;
   l.fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!l.fd_ && errno == ENOENT) {  // first use: create the directory (0700), not on every call
+    if (auto s = make_dirs(dir_of(path), 0700); !s) return std::move(s).error();
+    l.fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  }
   if (!l.fd_) return Error::from_errno(errno, "open lock " + path);
   while (::flock(l.fd_.get(), LOCK_EX) != 0) {
     if (errno != EINTR) return Error::from_errno(errno, "lock " + path);
@@ -51,10 +60,6 @@ static Status write_all(int fd, std::string_view data, const std::string& what) 
   return {};
 }
 
-static std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
 
 static std::string temp_prefix(const std::string& path) { return path + ".tmp."; }  // + writer's pid
 

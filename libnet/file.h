@@ -14,7 +14,7 @@ namespace zl::net {
 // An exclusive flock(2) on a lock file, held for the owner's lifetime.
 class FileLock {
  public:
-  // Creates <path> if missing (0600) and blocks until the lock is ours.
+  // Creates <path> (0600, and its directory 0700) if missing; blocks until the lock is ours.
   static Result<FileLock> acquire(const std::string& path);
   bool held() const { return static_cast<bool>(fd_); }
 

@@ -12,10 +12,8 @@ namespace zl::bridge {
 using net::NlSock;
 
 Result<net::FileLock> lock_network(const std::string& network) {
-  static constexpr const char* kDir = "/var/lib/zl-cni/bridge";
-  if (auto s = net::make_dirs(kDir, 0700); !s) return std::move(s).error();
   // One file per network name (nodes simulated as netns on one host merely take turns).
-  return net::FileLock::acquire(std::string(kDir) + "/" + network + ".lock");
+  return net::FileLock::acquire("/var/lib/zl-cni/bridge/" + network + ".lock");
 }
 
 Result<std::vector<net::LinkInfo>> network_ports(NlSock& host, const Config& c) {

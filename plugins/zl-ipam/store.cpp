@@ -201,7 +201,6 @@ static Result<State> load(const std::string& path) {
 }
 
 Result<Store> Store::open(const Config& config) {
-  if (auto s = net::make_dirs(config.data_dir, 0700); !s) return std::move(s).error();
   Store st;
   auto lock = net::FileLock::acquire(config.data_dir + "/" + config.network + ".lock");
   if (!lock) return std::move(lock).error();

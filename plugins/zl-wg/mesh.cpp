@@ -23,7 +23,6 @@ constexpr int kOverhead = 80;  // WireGuard over IPv6: 40 IP + 8 UDP + 32 WireGu
 
 // One lock per device name: nodes simulated as netns on one host merely take turns.
 Result<net::FileLock> lock_device(const std::string& ifname) {
-  if (auto s = net::make_dirs(kKeyDir, 0700); !s) return std::move(s).error();
   return net::FileLock::acquire(std::string(kKeyDir) + "/" + ifname + ".lock");
 }
 
