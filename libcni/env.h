@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "libnet/result.h"
+#include "libnet/core/result.h"
 
 namespace zl::cni {
 

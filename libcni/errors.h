@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "libnet/result.h"
+#include "libnet/core/result.h"
 
 namespace zl::cni {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "libcni/errors.h"
-#include "libnet/fd.h"
+#include "libnet/core/fd.h"
 
 extern char** environ;
 

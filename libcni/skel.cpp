@@ -8,7 +8,7 @@
 
 #include "libcni/errors.h"
 #include "libcni/version.h"
-#include "libnet/log.h"
+#include "libnet/core/log.h"
 
 namespace zl::cni {
 namespace {

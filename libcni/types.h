@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "libcni/json.h"
-#include "libnet/ip.h"
-#include "libnet/result.h"
+#include "libnet/core/ip.h"
+#include "libnet/core/result.h"
 
 namespace zl::cni {
 

@@ -12,7 +12,7 @@ suffix=
 if [ "$sanitize" = ON ]; then suffix=-asan; fi
 dir=${1:-$src/build$suffix}
 
-cmake -S "$src" -B "$dir" -DZL_SANITIZE="$sanitize" >/dev/null
+cmake -S "$src" -B "$dir" -DZL_SANITIZE="$sanitize" -DZL_WERROR=ON >/dev/null
 cmake --build "$dir" -j "$(nproc)" >/dev/null
 # cnitool from Debian's libcni, offline (GOPATH holds the packaged sources).
 (cd "$src/tests/cnitool" &&

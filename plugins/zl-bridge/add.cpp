@@ -12,11 +12,11 @@
 
 #include "libcni/errors.h"
 #include "libcni/exec.h"
-#include "libnet/log.h"
-#include "libnet/names.h"
-#include "libnet/netns.h"
-#include "libnet/sysctl.h"
-#include "libnet/undo.h"
+#include "libnet/core/log.h"
+#include "libnet/core/names.h"
+#include "libnet/netlink/netns.h"
+#include "libnet/netlink/sysctl.h"
+#include "libnet/core/undo.h"
 #include "plugins/zl-bridge/bridge.h"
 
 namespace zl::bridge {

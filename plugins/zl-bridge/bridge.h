@@ -2,8 +2,8 @@
 #pragma once
 
 #include "libcni/skel.h"
-#include "libnet/file.h"
-#include "libnet/netlink.h"
+#include "libnet/core/file.h"
+#include "libnet/netlink/netlink.h"
 #include "plugins/zl-bridge/config.h"
 
 namespace zl::bridge {

@@ -3,7 +3,7 @@
 
 #include "libcni/errors.h"
 #include "libcni/exec.h"
-#include "libnet/netns.h"
+#include "libnet/netlink/netns.h"
 #include "plugins/zl-bridge/bridge.h"
 
 namespace zl::bridge {

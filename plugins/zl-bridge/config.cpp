@@ -1,7 +1,7 @@
 #include "plugins/zl-bridge/config.h"
 
 #include "libcni/errors.h"
-#include "libnet/names.h"
+#include "libnet/core/names.h"
 
 namespace zl::bridge {
 

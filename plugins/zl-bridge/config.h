@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "libcni/skel.h"
-#include "libnet/firewall.h"
-#include "libnet/ip.h"
-#include "libnet/netlink.h"
+#include "libnet/firewall/firewall.h"
+#include "libnet/core/ip.h"
+#include "libnet/netlink/netlink.h"
 
 namespace zl::bridge {
 

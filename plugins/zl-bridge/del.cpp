@@ -3,8 +3,8 @@
 
 #include "libcni/errors.h"
 #include "libcni/exec.h"
-#include "libnet/log.h"
-#include "libnet/netns.h"
+#include "libnet/core/log.h"
+#include "libnet/netlink/netns.h"
 #include "plugins/zl-bridge/bridge.h"
 
 namespace zl::bridge {

@@ -6,7 +6,7 @@
 
 #include "libcni/conf.h"
 #include "libcni/types.h"
-#include "libnet/ip.h"
+#include "libnet/core/ip.h"
 
 namespace zl::ipam {
 

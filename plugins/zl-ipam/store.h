@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "libnet/file.h"
+#include "libnet/core/file.h"
 #include "plugins/zl-ipam/allocator.h"
 
 namespace zl::ipam {

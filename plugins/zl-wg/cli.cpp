@@ -5,8 +5,8 @@
 #include "libcni/conf.h"
 #include "libcni/env.h"
 #include "libcni/errors.h"
-#include "libnet/file.h"
-#include "libnet/names.h"
+#include "libnet/core/file.h"
+#include "libnet/core/names.h"
 #include "plugins/zl-wg/mesh.h"
 #include "plugins/zl-wg/wg.h"
 

@@ -1,6 +1,6 @@
 // The CNI face of zl-wg: the mesh is per node, so pods only trigger a reconcile.
 #include "libcni/errors.h"
-#include "libnet/log.h"
+#include "libnet/core/log.h"
 #include "plugins/zl-wg/mesh.h"
 #include "plugins/zl-wg/wg.h"
 

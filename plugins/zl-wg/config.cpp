@@ -9,8 +9,8 @@
 
 #include "libcni/env.h"
 #include "libcni/errors.h"
-#include "libnet/file.h"
-#include "libnet/names.h"
+#include "libnet/core/file.h"
+#include "libnet/core/names.h"
 
 namespace zl::wg {
 

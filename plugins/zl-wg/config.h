@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "libcni/conf.h"
-#include "libnet/wireguard.h"
+#include "libnet/wireguard/wireguard.h"
 
 namespace zl::wg {
 

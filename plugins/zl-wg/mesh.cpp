@@ -9,8 +9,8 @@
 #include <cstdlib>
 
 #include "libcni/errors.h"
-#include "libnet/file.h"
-#include "libnet/log.h"
+#include "libnet/core/file.h"
+#include "libnet/core/log.h"
 #include "plugins/zl-wg/reconcile.h"
 
 namespace zl::wg {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "libnet/netlink.h"
-#include "libnet/wireguard.h"
+#include "libnet/netlink/netlink.h"
+#include "libnet/wireguard/wireguard.h"
 #include "plugins/zl-wg/config.h"
 
 namespace zl::wg {

@@ -1,7 +1,7 @@
 // The diff between what the device holds and what the config wants (pure).
 #pragma once
 
-#include "libnet/wireguard.h"
+#include "libnet/wireguard/wireguard.h"
 #include "plugins/zl-wg/config.h"
 
 namespace zl::wg {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "libnet/wireguard.h"
+#include "libnet/wireguard/wireguard.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A well-formed netlink + genetlink header around the fuzzed attributes.

@@ -1,4 +1,4 @@
-// zl-fwtool: drives libnet/firewall.h from the shell suites.
+// zl-fwtool: drives libnet/firewall/firewall.h from the shell suites.
 //   zl-fwtool ensure|remove|present --backend auto|iptables|nftables --network NAME
 //             [--bridge IF] [--source CIDR]... [--exclude CIDR]... [--no-masq]
 #include <cstdio>
@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "libnet/firewall.h"
+#include "libnet/firewall/firewall.h"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include "libcni/conf.h"
 #include "libcni/env.h"
 #include "libcni/json.h"
-#include "libnet/ip.h"
-#include "libnet/result.h"
+#include "libnet/core/ip.h"
+#include "libnet/core/result.h"
 
 namespace zl::test {
 

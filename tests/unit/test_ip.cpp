@@ -1,7 +1,7 @@
 // IpAddr / IpNet: parsing, formatting, arithmetic, containment, overlap.
 #include <doctest/doctest.h>
 
-#include "libnet/ip.h"
+#include "libnet/core/ip.h"
 #include "tests/unit/helpers.h"
 
 using namespace zl::net;

@@ -4,8 +4,8 @@
 
 #include "libcni/conf.h"
 #include "libcni/errors.h"
-#include "libnet/file.h"
-#include "libnet/keys.h"
+#include "libnet/core/file.h"
+#include "libnet/wireguard/keys.h"
 #include "plugins/zl-wg/config.h"
 
 using namespace zl;

@@ -10,9 +10,9 @@
 
 #include <cstdio>
 
-#include "libnet/file.h"
-#include "libnet/keys.h"
-#include "libnet/wireguard.h"
+#include "libnet/core/file.h"
+#include "libnet/wireguard/keys.h"
+#include "libnet/wireguard/wireguard.h"
 #include "plugins/zl-wg/reconcile.h"
 
 using namespace zl::net;

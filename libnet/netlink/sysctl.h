@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "libnet/result.h"
+#include "libnet/core/result.h"
 
 namespace zl::net {
 

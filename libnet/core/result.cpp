@@ -1,4 +1,4 @@
-#include "libnet/result.h"
+#include "libnet/core/result.h"
 
 #include <cstring>
 

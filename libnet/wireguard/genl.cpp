@@ -1,4 +1,4 @@
-#include "libnet/wireguard.h"
+#include "libnet/wireguard/wireguard.h"
 
 #include <arpa/inet.h>
 #include <linux/genetlink.h>

@@ -1,4 +1,4 @@
-#include "libnet/netns.h"
+#include "libnet/netlink/netns.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>

@@ -1,11 +1,12 @@
-// Private to libnet/firewall*.cpp: names shared by the backends and the backends themselves.
+// Private to libnet/firewall/: the names both backends give what they create, and the checks
+// every rule set passes before any of it reaches the kernel. A leaf: no backend here.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "libnet/firewall.h"
+#include "libnet/firewall/firewall.h"
 
 namespace zl::net::fw {
 
@@ -30,30 +31,5 @@ inline std::string fwd_comment(std::string_view n) { return comment(n, "forward"
 
 // Checks the network name, the bridge name and the prefixes before any of them reaches the kernel.
 Status validate(const NetworkRules& r);
-
-// Legacy xtables through libip4tc / libip6tc.
-class IptablesFirewall final : public Firewall {
- public:
-  FirewallBackend backend() const override { return FirewallBackend::kIptables; }
-  Status ensure(const NetworkRules& rules) override;
-  Status remove(const std::string& network) override;
-  Result<bool> present(const std::string& network) override;
-  // Whether this netns' legacy tables hold anything but ours: a rule, a user chain, a non-ACCEPT
-  // policy. Only tables already instantiated are read (reading one would instantiate it).
-  static Result<bool> in_use();
-};
-
-// nftables through libnftnl + libmnl, one atomic batch per change.
-class NftFirewall final : public Firewall {
- public:
-  FirewallBackend backend() const override { return FirewallBackend::kNftables; }
-  Status ensure(const NetworkRules& rules) override;
-  Status remove(const std::string& network) override;
-  Result<bool> present(const std::string& network) override;
-  // Whether any table but ours has a rule or a base chain with policy drop.
-  static Result<bool> in_use();
-  // Whether nf_tables answers in this netns at all.
-  static bool available();
-};
 
 }  // namespace zl::net::fw

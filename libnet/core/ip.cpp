@@ -1,4 +1,4 @@
-#include "libnet/ip.h"
+#include "libnet/core/ip.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -53,13 +53,18 @@ std::optional<IpAddr> IpAddr::parse(std::string_view s) {
 
 std::string IpAddr::str() const {
   if (family == AF_INET) {
-    char buf[16];
-    char* p = buf;
+    // By hand, not to_chars: GCC's Release build cannot bound to_chars' output and
+    // reports an overflow of the 15-byte buffer (-Wstringop-overflow).
+    std::string out;
+    out.reserve(15);
     for (int i = 0; i < 4; ++i) {
-      if (i) *p++ = '.';
-      p = std::to_chars(p, buf + sizeof buf, b[i]).ptr;
+      if (i) out += '.';
+      unsigned v = b[i];
+      if (v >= 100) out += static_cast<char>('0' + v / 100);
+      if (v >= 10) out += static_cast<char>('0' + v / 10 % 10);
+      out += static_cast<char>('0' + v % 10);
     }
-    return std::string(buf, p);
+    return out;
   }
   char buf[INET6_ADDRSTRLEN];
   if (family == 0 || !inet_ntop(family, b.data(), buf, sizeof buf)) return "<none>";

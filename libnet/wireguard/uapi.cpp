@@ -17,8 +17,8 @@
 #include <cstring>
 #include <thread>
 
-#include "libnet/fd.h"
-#include "libnet/wireguard.h"
+#include "libnet/core/fd.h"
+#include "libnet/wireguard/wireguard.h"
 
 extern char** environ;
 

@@ -1,9 +1,9 @@
-#include "libnet/sysctl.h"
+#include "libnet/netlink/sysctl.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "libnet/fd.h"
+#include "libnet/core/fd.h"
 
 namespace zl::net {
 

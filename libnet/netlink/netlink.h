@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "libnet/ip.h"
-#include "libnet/result.h"
+#include "libnet/core/ip.h"
+#include "libnet/core/result.h"
 
 namespace zl::net {
 

@@ -1,4 +1,4 @@
-#include "libnet/file.h"
+#include "libnet/core/file.h"
 
 #include <dirent.h>
 #include <fcntl.h>

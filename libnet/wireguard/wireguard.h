@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "libnet/ip.h"
-#include "libnet/keys.h"
-#include "libnet/netlink.h"
-#include "libnet/result.h"
+#include "libnet/core/ip.h"
+#include "libnet/wireguard/keys.h"
+#include "libnet/netlink/netlink.h"
+#include "libnet/core/result.h"
 
 namespace zl::net::wg {
 

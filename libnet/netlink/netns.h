@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "libnet/fd.h"
-#include "libnet/result.h"
+#include "libnet/core/fd.h"
+#include "libnet/core/result.h"
 
 namespace zl::net {
 

@@ -26,8 +26,8 @@ extern "C" {
 #include <optional>
 #include <vector>
 
-#include "libnet/file.h"
-#include "libnet/firewall_impl.h"
+#include "libnet/core/file.h"
+#include "libnet/firewall/backends.h"
 
 namespace zl::net::fw {
 namespace {

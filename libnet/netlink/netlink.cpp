@@ -1,4 +1,4 @@
-#include "libnet/netlink.h"
+#include "libnet/netlink/netlink.h"
 
 #include <linux/if.h>
 #include <linux/if_addr.h>

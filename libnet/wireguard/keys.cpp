@@ -1,4 +1,4 @@
-#include "libnet/keys.h"
+#include "libnet/wireguard/keys.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -7,8 +7,8 @@
 
 #include <cstdio>
 
-#include "libnet/fd.h"
-#include "libnet/file.h"
+#include "libnet/core/fd.h"
+#include "libnet/core/file.h"
 
 namespace zl::net {
 

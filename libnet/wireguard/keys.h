@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "libnet/result.h"
+#include "libnet/core/result.h"
 
 namespace zl::net {
 

@@ -1,4 +1,4 @@
-#include "libnet/log.h"
+#include "libnet/core/log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "libnet/fd.h"
+#include "libnet/core/fd.h"
 
 namespace zl::net {
 namespace {

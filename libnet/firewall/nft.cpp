@@ -42,8 +42,8 @@
 #include <optional>
 #include <vector>
 
-#include "libnet/firewall_impl.h"
-#include "libnet/log.h"
+#include "libnet/firewall/backends.h"
+#include "libnet/core/log.h"
 
 namespace zl::net::fw {
 namespace {
