@@ -63,20 +63,31 @@ worker() {
     kill -9 "$pid" 2>/dev/null || true
   fi
   wait "$pid" || st=$?
-  local torn=0
-  [ ! -e "$state.tmp.$pid" ] || torn=1
-  echo "$cmd $id $st $pid $torn" >"$T/r/$w"
+  echo "$cmd $id $st $pid" >"$T/r/$w"
 }
 
 # held ID: the addresses ID/eth0 holds, sorted, comma separated.
 held() { state_ips "$net" "$1" eth0 | paste -sd,; }
 temp_files() { find "$DATA" -name "$net.json.tmp*" | wc -l; }
 
+# Which writers created a temp file: the next operation removes a killed writer's temp file
+# as soon as it holds the lock, so looking for it after the kill would race with that.
+mkdir -p "$DATA"
+stdbuf -oL inotifywait -m -q -e create --format '%f' "$DATA" >"$T/created" 2>/dev/null &
+watcher=$!
+on_exit "kill $watcher"
+wait_for 5 sh -c "ls -l /proc/$watcher/fd | grep -q inotify"
+killed_pids=()
+
 kills=0 torn=0 completed=0 errors=0 bad_rounds=0
 declare -A model # ID → what the state said it held after the last round
 for round in $(seq 1 $ROUNDS); do
-  for w in $(seq 1 $WORKERS); do worker "$w" 2>/dev/null & done
-  wait
+  workers=()
+  for w in $(seq 1 $WORKERS); do
+    worker "$w" 2>/dev/null &
+    workers+=($!)
+  done
+  wait "${workers[@]}"
   problems=()
   if ! json_ok "$state"; then
     problems+=("state does not parse")
@@ -85,14 +96,14 @@ for round in $(seq 1 $ROUNDS); do
   fi
   [ "$(temp_files)" -le 1 ] || problems+=("temp files left: $(find "$DATA" -name "$net.json.tmp*" -printf '%f ')")
   for w in $(seq 1 $WORKERS); do
-    read -r cmd id st pid was_torn <"$T/r/$w"
-    torn=$((torn + was_torn))
+    read -r cmd id st pid <"$T/r/$w"
     before=${model[$id]:-}
     now=$(held "$id")
     model[$id]=$now
     if [ "$st" = 137 ]; then
       # Killed: the operation happened entirely or not at all.
       kills=$((kills + 1))
+      killed_pids+=("$pid")
       if [ "$cmd" = DEL ] && [ -n "$now" ] && [ "$now" != "$before" ]; then
         problems+=("killed DEL $id: held '$before', now '$now'")
       elif [ "$cmd" = ADD ] && [ -n "$before" ] && [ "$now" != "$before" ]; then
@@ -119,6 +130,11 @@ for round in $(seq 1 $ROUNDS); do
     echo "    round $round:" >&2
     printf '      %s\n' "${problems[@]}" >&2
   fi
+done
+kill "$watcher"
+wait "$watcher" 2>/dev/null || true
+for pid in "${killed_pids[@]}"; do
+  if grep -qxF "$net.json.tmp.$pid" "$T/created"; then torn=$((torn + 1)); fi
 done
 echo "  $((ROUNDS * WORKERS)) operations: $kills killed mid-operation ($torn of them mid-commit), $completed completed"
 expect_eq "invariants held after every kill round" "$bad_rounds" 0
