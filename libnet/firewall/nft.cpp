@@ -42,8 +42,9 @@
 #include <optional>
 #include <vector>
 
-#include "libnet/firewall/backends.h"
 #include "libnet/core/log.h"
+#include "libnet/firewall/backends.h"
+#include "libnet/netlink/receive.h"
 
 namespace zl::net::fw {
 namespace {
@@ -51,7 +52,6 @@ namespace {
 constexpr int kAttempts = 10;
 constexpr int32_t kPrioSrcNat = 100;  // nft "srcnat" (NF_IP_PRI_NAT_SRC)
 constexpr int32_t kPrioFilter = 0;    // nft "filter" (NF_IP_PRI_FILTER)
-constexpr size_t kRecvSize = 1 << 16;
 constexpr size_t kMsgRoom = 1 << 14;  // upper bound for one message we build (rules are < 2 KiB)
 
 Error nft_error(int e, std::string_view what) { return Error::from_errno(e, "nft: " + std::string(what)); }
@@ -154,22 +154,6 @@ std::string udata_comment(const nlattr* a) {
   return {};
 }
 
-// The kernel's extended-ACK text of an error reply, if any.
-std::string ext_ack(const nlmsghdr* nlh) {
-  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) return {};
-  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  size_t off = sizeof(nlmsgerr);
-  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return {};
-    off += err->msg.nlmsg_len - sizeof(nlmsghdr);
-  }
-  std::string msg;
-  for_each_msg_attr(nlh, off, [&](const nlattr* a) {
-    if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG) msg = attr_str(a);
-  });
-  return msg;
-}
-
 // What a rule does, as libnftnl prints its expressions: the same for a rule we built and for
 // the kernel's copy of it, independent of attribute order.
 std::string expr_fingerprint(const nftnl_rule* r) {
@@ -252,12 +236,14 @@ class Batch {
     reinterpret_cast<nlmsghdr*>(buf_.data() + last_)->nlmsg_flags |= NLM_F_ACK;
     ack_seq_ = reinterpret_cast<nlmsghdr*>(buf_.data() + last_)->nlmsg_seq;
     nlmsghdr* nlh = nftnl_batch_end(room(), seq_++);
+    last_seq_ = nlh->nlmsg_seq;
     len_ += NLMSG_ALIGN(nlh->nlmsg_len);
   }
 
   const char* data() const { return buf_.data(); }
   size_t size() const { return len_; }
   uint32_t first_seq() const { return first_seq_; }
+  uint32_t last_seq() const { return last_seq_; }
   uint32_t ack_seq() const { return ack_seq_; }
   std::string what(uint32_t seq) const {
     auto it = what_.find(seq);
@@ -273,7 +259,7 @@ class Batch {
   uint32_t& seq_;
   std::vector<char> buf_;
   size_t len_ = 0, last_ = 0;
-  uint32_t first_seq_ = 0, ack_seq_ = 0;
+  uint32_t first_seq_ = 0, last_seq_ = 0, ack_seq_ = 0;
   std::map<uint32_t, std::string> what_;
 };
 
@@ -292,7 +278,6 @@ class NftSocket {
     (void)mnl_socket_setsockopt(s.nl_.get(), NETLINK_EXT_ACK, &one, sizeof one);
     (void)mnl_socket_setsockopt(s.nl_.get(), NETLINK_CAP_ACK, &one, sizeof one);
     s.seq_ = static_cast<uint32_t>(time(nullptr));
-    s.buf_.resize(kRecvSize);
     return s;
   }
 
@@ -303,56 +288,29 @@ class NftSocket {
     uint32_t seq = seq_++;
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, type, NFPROTO_UNSPEC, NLM_F_DUMP, seq);
     if (auto s = send(nlh, nlh->nlmsg_len, what); !s) return s;
-    for (;;) {
-      auto n = recv(0, what);
-      if (!n) return std::move(n).error();
-      int len = static_cast<int>(*n);
-      for (auto* m = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-        if (m->nlmsg_pid != portid_ || m->nlmsg_seq != seq) continue;
-        if (m->nlmsg_flags & NLM_F_DUMP_INTR) intr = true;
-        if (m->nlmsg_type == NLMSG_DONE) {
-          if (mnl_nlmsg_get_payload_len(m) >= sizeof(int)) {
-            int err;
-            std::memcpy(&err, mnl_nlmsg_get_payload(m), sizeof err);
-            if (err < 0) return nft_error(-err, what);
-          }
-          return {};
-        }
-        if (m->nlmsg_type == NLMSG_ERROR) {
-          int err = error_of(m);
-          if (err) return nft_error(err, what);
-          continue;
-        }
-        if (m->nlmsg_type < NLMSG_MIN_TYPE) continue;
-        cb(m);
-      }
-    }
+    auto r = nl_receive(fd(), portid_, {.first_seq = seq, .is_dump = {true}}, cb, what);
+    if (!r) return std::move(r).error();
+    if (r->error) return nft_error(r->error, what);
+    if (r->interrupted) intr = true;
+    return {};
   }
 
   // The ruleset generation; a batch carrying it is refused (ERESTART) once anything changed.
   Result<uint32_t> genid() {
     alignas(nlmsghdr) char req[256] = {};
     uint32_t seq = seq_++;
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETGEN, NFPROTO_UNSPEC, 0, seq);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETGEN, NFPROTO_UNSPEC, NLM_F_ACK, seq);
     if (auto s = send(nlh, nlh->nlmsg_len, "get generation"); !s) return std::move(s).error();
-    for (;;) {
-      auto n = recv(0, "get generation");
-      if (!n) return std::move(n).error();
-      int len = static_cast<int>(*n);
-      for (auto* m = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-        if (m->nlmsg_pid != portid_ || m->nlmsg_seq != seq) continue;
-        if (m->nlmsg_type == NLMSG_ERROR) {
-          int err = error_of(m);
-          return nft_error(err ? err : EPROTO, "get generation");
-        }
-        std::optional<uint32_t> id;
-        for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
-          if (mnl_attr_get_type(a) == NFTA_GEN_ID) id = attr_be32(a);
-        });
-        if (!id) return nft_error(EPROTO, "get generation: reply without NFTA_GEN_ID");
-        return *id;
-      }
-    }
+    std::optional<uint32_t> id;
+    auto r = nl_receive(fd(), portid_, {.first_seq = seq, .is_dump = {false}}, [&](const nlmsghdr* m) {
+      for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+        if (mnl_attr_get_type(a) == NFTA_GEN_ID) id = attr_be32(a);
+      });
+    }, "get generation");
+    if (!r) return std::move(r).error();
+    if (r->error) return nft_error(r->error, "get generation");
+    if (!id) return nft_error(EPROTO, "get generation: reply without NFTA_GEN_ID");
+    return *id;
   }
 
   // Sends the batch; the kernel handles it synchronously inside sendmsg(), so every reply is
@@ -361,45 +319,27 @@ class NftSocket {
     b.finish();
     if (b.size() > (1u << 17)) {
       int sz = static_cast<int>(b.size() * 2);
-      if (setsockopt(mnl_socket_get_fd(nl_.get()), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
-        (void)setsockopt(mnl_socket_get_fd(nl_.get()), SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+      if (setsockopt(fd(), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+        (void)setsockopt(fd(), SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
     }
     if (auto s = send(b.data(), b.size(), "send batch"); !s) return s;
-    std::optional<Error> first;
-    bool acked = false;
-    for (;;) {
-      auto n = recv(MSG_DONTWAIT, "read batch replies");
-      if (!n) {
-        if (n.error().sys == EAGAIN || n.error().sys == EWOULDBLOCK) break;
-        return std::move(n).error();
-      }
-      int len = static_cast<int>(*n);
-      for (auto* m = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-        if (m->nlmsg_pid != portid_ || m->nlmsg_type != NLMSG_ERROR) continue;
-        int err = error_of(m);
-        if (err == 0) {
-          if (m->nlmsg_seq == b.ack_seq()) acked = true;
-          continue;
-        }
-        if (first) continue;
-        std::string what = b.what(m->nlmsg_seq);
-        std::string ext = ext_ack(m);
-        if (!ext.empty()) what += " (" + ext + ")";
-        first = nft_error(err, what);
-      }
+    NlExpect x{.first_seq = b.first_seq(), .drain = true};
+    x.is_dump.assign(b.last_seq() - b.first_seq() + 1, false);
+    auto r = nl_receive(fd(), portid_, x, [](const nlmsghdr*) {}, "read batch replies");
+    if (!r) return std::move(r).error();
+    if (r->error) {
+      std::string what = b.what(r->failed_seq);
+      if (!r->ext_ack.empty()) what += " (" + r->ext_ack + ")";
+      return nft_error(r->error, what);
     }
-    if (first) return *first;
-    if (!acked) return nft_error(EPROTO, "commit batch: no acknowledgement");
+    if (!r->answered[b.ack_seq() - b.first_seq()]) return nft_error(EPROTO, "commit batch: no acknowledgement");
     return {};
   }
 
   uint32_t& seq() { return seq_; }
 
  private:
-  static int error_of(const nlmsghdr* m) {
-    if (mnl_nlmsg_get_payload_len(m) < sizeof(nlmsgerr)) return EPROTO;
-    return -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
-  }
+  int fd() const { return mnl_socket_get_fd(nl_.get()); }
 
   Status send(const void* data, size_t len, std::string_view what) {
     for (;;) {
@@ -408,20 +348,8 @@ class NftSocket {
     }
   }
 
-  Result<size_t> recv(int flags, std::string_view what) {
-    for (;;) {
-      ssize_t n = ::recv(mnl_socket_get_fd(nl_.get()), buf_.data(), buf_.size(), flags | MSG_TRUNC);
-      if (n >= 0) {
-        if (static_cast<size_t>(n) > buf_.size()) return nft_error(EMSGSIZE, what);
-        return static_cast<size_t>(n);
-      }
-      if (errno != EINTR) return nft_error(errno, what);
-    }
-  }
-
   std::unique_ptr<mnl_socket, MnlClose> nl_;
   uint32_t portid_ = 0, seq_ = 0;
-  std::vector<char> buf_;
 };
 
 // Reads generation + tables + chains + rules; redone while a dump comes back inconsistent.

@@ -13,64 +13,16 @@
 #include <cstdio>
 #include <cstring>
 
+#include "libnet/netlink/receive.h"
+
 namespace zl::net {
 namespace {
-
-// Per-transaction state shared with libnl's callbacks.
-struct Txn {
-  const std::function<void(nlmsghdr*)>* on_msg = nullptr;
-  int err = 0;  // negative errno from an NLMSG_ERROR
-  std::string ext;
-  bool done = false;
-};
-
-int on_valid(nl_msg* m, void* arg) {
-  auto* t = static_cast<Txn*>(arg);
-  if (t->on_msg) (*t->on_msg)(nlmsg_hdr(m));
-  return NL_OK;
-}
-
-int on_finish(nl_msg*, void* arg) {
-  static_cast<Txn*>(arg)->done = true;
-  return NL_STOP;
-}
-
-int on_error(sockaddr_nl*, nlmsgerr* e, void* arg) {
-  auto* t = static_cast<Txn*>(arg);
-  t->err = e->error;
-  t->done = true;
-  // Extended ACK: TLVs follow the error (and the echoed request unless capped).
-  auto* h = reinterpret_cast<nlmsghdr*>(reinterpret_cast<char*>(e) - NLMSG_HDRLEN);
-  if (h->nlmsg_flags & NLM_F_ACK_TLVS) {
-    size_t off = sizeof(nlmsgerr);
-    if (!(h->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-    size_t len = h->nlmsg_len - NLMSG_HDRLEN;
-    if (off < len) {
-      auto* attrs = reinterpret_cast<nlattr*>(reinterpret_cast<char*>(e) + NLMSG_ALIGN(off));
-      int rem = static_cast<int>(len - NLMSG_ALIGN(off));
-      nlattr* a;
-      int r;
-      nla_for_each_attr(a, attrs, rem, r) {
-        if (nla_type(a) == NLMSGERR_ATTR_MSG && nla_len(a) > 0) {
-          t->ext.assign(static_cast<const char*>(nla_data(a)), strnlen(static_cast<const char*>(nla_data(a)), nla_len(a)));
-        }
-      }
-    }
-  }
-  return NL_STOP;
-}
-
-int on_ack(nl_msg*, void* arg) {
-  static_cast<Txn*>(arg)->done = true;
-  return NL_STOP;
-}
 
 Error nl_error(int nle, std::string_view what) {
   // libnl's own error codes (negative NLE_*); map the common ones back to errno.
   int e = EIO;
   switch (-nle) {
     case NLE_NOMEM: e = ENOMEM; break;
-    case NLE_DUMP_INTR: e = EINTR; break;
     case NLE_PERM: e = EPERM; break;
     case NLE_BUSY: e = EBUSY; break;
     case NLE_EXIST: e = EEXIST; break;
@@ -80,29 +32,6 @@ Error nl_error(int nle, std::string_view what) {
     default: break;
   }
   return Error{e, 0, std::string(what) + ": " + nl_geterror(nle)};
-}
-
-Status run(nl_sock* sk, nl_msg* msg, const std::function<void(nlmsghdr*)>* on_msg, std::string_view what) {
-  Txn t;
-  t.on_msg = on_msg;
-  std::unique_ptr<nl_cb, void (*)(nl_cb*)> cb(nl_cb_alloc(NL_CB_CUSTOM), nl_cb_put);
-  if (!cb) return Error::from_errno(ENOMEM, what);
-  nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_valid, &t);
-  nl_cb_set(cb.get(), NL_CB_FINISH, NL_CB_CUSTOM, on_finish, &t);
-  nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, on_ack, &t);
-  nl_cb_err(cb.get(), NL_CB_CUSTOM, on_error, &t);
-  int r = nl_send_auto(sk, msg);
-  if (r < 0) return nl_error(r, what);
-  while (!t.done) {
-    r = nl_recvmsgs(sk, cb.get());
-    if (r < 0 && !t.done) return nl_error(r, what);
-  }
-  if (t.err < 0) {
-    Error e = Error::from_errno(-t.err, what);
-    if (!t.ext.empty()) e.msg += " (" + t.ext + ")";
-    return e;
-  }
-  return {};
 }
 
 bool put_ok(int r) { return r >= 0; }
@@ -134,94 +63,90 @@ NlSock::~NlSock() {
   if (sk_) nl_socket_free(sk_);
 }
 
-Status NlSock::request(nl_msg* msg, std::string_view what) {
-  if (!msg) return Error::from_errno(EMSGSIZE, what);
-  return run(sk_, msg, nullptr, what);
-}
-
-Status NlSock::request_batch(const std::vector<NlMsg>& msgs, std::string_view what,
-                             const std::vector<std::string>* names) {
-  struct Batch {
-    size_t acked = 0;
-    int err = 0;
-    uint32_t seq = 0;
-    std::string ext;
-  } b;
-  std::unique_ptr<nl_cb, void (*)(nl_cb*)> cb(nl_cb_alloc(NL_CB_CUSTOM), nl_cb_put);
-  if (!cb) return Error::from_errno(ENOMEM, what);
-  auto ack = [](nl_msg*, void* arg) -> int {
-    ++static_cast<Batch*>(arg)->acked;
-    return NL_OK;
-  };
-  auto err = [](sockaddr_nl* sa, nlmsgerr* e, void* arg) -> int {
-    auto* bb = static_cast<Batch*>(arg);
-    ++bb->acked;
-    if (e->error < 0 && bb->err == 0) {
-      Txn t;
-      on_error(sa, e, &t);
-      bb->err = e->error;
-      bb->seq = e->msg.nlmsg_seq;
-      bb->ext = t.ext;
-    }
-    return NL_OK;
-  };
-  // Replies carry each request's own sequence number, not one expected number.
-  nl_cb_set(cb.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM, [](nl_msg*, void*) -> int { return NL_OK; }, nullptr);
-  nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, ack, &b);
-  nl_cb_err(cb.get(), NL_CB_CUSTOM, err, &b);
-  // Many requests per sendmsg (the kernel handles each in turn), acks read afterwards.
-  constexpr size_t kChunk = 32768;
+Status NlSock::exchange(std::span<nl_msg* const> msgs, const std::function<void(nlmsghdr*)>* on_msg,
+                        std::string_view what, const std::vector<std::string>* names, bool secret, bool* interrupted) {
+  const uint32_t port = nl_socket_get_local_port(sk_);
+  // Many requests per sendmsg (the kernel handles each in turn); replies read per group, so
+  // the acks owed never outgrow the receive buffer.
+  constexpr size_t kGroup = 256, kDatagram = 32768;
+  NlOutcome first;
   std::string buf;
-  size_t sent = 0;
-  auto flush = [&]() -> Status {
+  auto send = [&]() -> Status {
     if (buf.empty()) return {};
     int r = nl_sendto(sk_, buf.data(), buf.size());
-    if (r < 0) return nl_error(r, what);
+    if (secret) explicit_bzero(buf.data(), buf.size());
     buf.clear();
+    if (r < 0) return nl_error(r, what);
     return {};
   };
-  for (const auto& m : msgs) {
-    if (!m) return Error::from_errno(EMSGSIZE, what);
-    nl_complete_msg(sk_, m.get());
-    const nlmsghdr* h = nlmsg_hdr(m.get());
-    if (buf.size() + h->nlmsg_len > kChunk) {
-      if (auto st = flush(); !st) return st;
+  for (size_t g = 0; g < msgs.size(); g += kGroup) {
+    NlExpect x{.wipe = secret};
+    for (size_t i = g; i < msgs.size() && i < g + kGroup; ++i) {
+      if (!msgs[i]) return Error::from_errno(EMSGSIZE, names && i < names->size() ? (*names)[i] : std::string(what));
+      nlmsghdr* h = nlmsg_hdr(msgs[i]);
+      const bool dump = (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+      h->nlmsg_pid = port;
+      h->nlmsg_seq = nl_socket_use_seq(sk_);
+      h->nlmsg_flags |= NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK);
+      if (i == g) x.first_seq = h->nlmsg_seq;
+      x.is_dump.push_back(dump);
+      if (buf.size() + NLMSG_ALIGN(h->nlmsg_len) > kDatagram) {
+        if (auto st = send(); !st) return st;
+      }
+      buf.append(reinterpret_cast<const char*>(h), NLMSG_ALIGN(h->nlmsg_len));
+      if (secret) explicit_bzero(h, h->nlmsg_len);
     }
-    buf.append(reinterpret_cast<const char*>(h), NLMSG_ALIGN(h->nlmsg_len));
-    ++sent;
-    // Keep the acks owed within the receive buffer: drain every 256 requests.
-    if (sent % 256 == 0) {
-      if (auto st = flush(); !st) return st;
-      while (b.acked < sent) {
-        int r = nl_recvmsgs(sk_, cb.get());
-        if (r < 0) return nl_error(r, what);
+    if (auto st = send(); !st) return st;
+    static const std::function<void(nlmsghdr*)> kIgnore = [](nlmsghdr*) {};
+    const auto& cb = on_msg ? *on_msg : kIgnore;
+    auto got = nl_receive(nl_socket_get_fd(sk_), port, x,
+                          [&](const nlmsghdr* h) { cb(const_cast<nlmsghdr*>(h)); }, what);
+    if (!got) return std::move(got).error();
+    if (interrupted && got->interrupted) *interrupted = true;
+    if (got->error && !first.error) {
+      first = std::move(*got);
+      if (names) {
+        size_t i = g + (first.failed_seq - x.first_seq);
+        if (i < names->size()) what = (*names)[i];
       }
     }
   }
-  if (auto st = flush(); !st) return st;
-  while (b.acked < sent) {
-    int r = nl_recvmsgs(sk_, cb.get());
-    if (r < 0) return nl_error(r, what);
-  }
-  if (b.err < 0) {
-    std::string failed(what);
-    for (size_t i = 0; names && i < msgs.size() && i < names->size(); ++i) {
-      if (nlmsg_hdr(msgs[i].get())->nlmsg_seq == b.seq) failed = (*names)[i];
-    }
-    Error e = Error::from_errno(-b.err, failed);
-    if (!b.ext.empty()) e.msg += " (" + b.ext + ")";
+  if (first.error) {
+    Error e = Error::from_errno(first.error, what);
+    if (!first.ext_ack.empty()) e.msg += " (" + first.ext_ack + ")";
     return e;
   }
   return {};
 }
 
+Status NlSock::request(nl_msg* msg, std::string_view what, bool secret) {
+  if (!msg) return Error::from_errno(EMSGSIZE, what);
+  nl_msg* one[] = {msg};
+  return exchange(one, nullptr, what, nullptr, secret, nullptr);
+}
+
+Status NlSock::request_batch(const std::vector<NlMsg>& msgs, std::string_view what,
+                             const std::vector<std::string>* names) {
+  std::vector<nl_msg*> raw;
+  raw.reserve(msgs.size());
+  for (const auto& m : msgs) raw.push_back(m.get());
+  return exchange(raw, nullptr, what, names, false, nullptr);
+}
+
 Status NlSock::query(const std::function<NlMsg()>& make, const std::function<void(nlmsghdr*)>& on_msg,
-                     std::string_view what) {
-  for (int attempt = 0;; ++attempt) {
+                     std::string_view what, bool secret) {
+  constexpr int kAttempts = 8;
+  for (int attempt = 1;; ++attempt) {
     NlMsg m = make();
     if (!m) return Error::from_errno(EMSGSIZE, what);
-    auto s = run(sk_, m.get(), &on_msg, what);
-    if (s || s.error().sys != EINTR || attempt >= 8) return s;
+    nl_msg* one[] = {m.get()};
+    bool torn = false;
+    if (auto s = exchange(one, &on_msg, what, nullptr, secret, &torn); !s) return s;
+    if (!torn) return {};
+    if (attempt == kAttempts) {
+      return Error::from_errno(EINTR, std::string(what) + ": the dump was interrupted by concurrent changes " +
+                                          std::to_string(kAttempts) + " times");
+    }
   }
 }
 
@@ -299,7 +224,8 @@ Result<std::optional<LinkInfo>> link_by_index(NlSock& s, int index) { return lin
 
 Result<std::vector<LinkInfo>> link_list(NlSock& s) {
   std::vector<LinkInfo> out;
-  auto make = [] {
+  auto make = [&] {
+    out.clear();
     ifinfomsg ifi{};
     NlMsg m = nl_new(RTM_GETLINK, NLM_F_DUMP, ifi);
     if (m && !put_ok(nla_put_u32(m.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS))) m.reset();
@@ -455,6 +381,7 @@ static IpAddr addr_from(int family, const nlattr* a) {
 Result<std::vector<AddrInfo>> addr_list(NlSock& s, int family, int index) {
   std::vector<AddrInfo> out;
   auto make = [&] {
+    out.clear();
     ifaddrmsg ifa{};
     ifa.ifa_family = static_cast<uint8_t>(family);
     return nl_new(RTM_GETADDR, NLM_F_DUMP, ifa);
@@ -544,6 +471,7 @@ static std::optional<RouteInfo> parse_route(nlmsghdr* h) {
 Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table) {
   std::vector<RouteInfo> out;
   auto make = [&] {
+    out.clear();
     rtmsg rt{};
     rt.rtm_family = static_cast<uint8_t>(family);
     return nl_new(RTM_GETROUTE, NLM_F_DUMP, rt);

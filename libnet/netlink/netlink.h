@@ -13,6 +13,7 @@
 #include <memory>
 #include <utility>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,18 +41,22 @@ class NlSock {
   nl_sock* get() const { return sk_; }
 
   // Sends `msg` and waits for its ACK; the error carries errno and the kernel's message.
-  Status request(nl_msg* msg, std::string_view what);
+  // secret: the request is wiped once sent and the replies once read.
+  Status request(nl_msg* msg, std::string_view what, bool secret = false);
   // Sends many acknowledged requests without waiting for each ack in turn (the kernel handles
   // them in order); all are tried, the first failure is returned, named by `names[i]` if given.
   Status request_batch(const std::vector<NlMsg>& msgs, std::string_view what,
                        const std::vector<std::string>* names = nullptr);
-  // Sends a request (dump or get) and hands each reply to `on_msg`; a dump interrupted by
-  // a concurrent change (NLM_F_DUMP_INTR) is rebuilt by `make` and retried.
+  // Sends a request (dump or get) and hands each reply to `on_msg`. A dump torn by a
+  // concurrent change (NLM_F_DUMP_INTR) is asked again: `make` is called once per attempt, so
+  // it must also reset whatever `on_msg` accumulated.
   Status query(const std::function<NlMsg()>& make, const std::function<void(nlmsghdr*)>& on_msg,
-               std::string_view what);
+               std::string_view what, bool secret = false);
 
  private:
   NlSock() = default;
+  Status exchange(std::span<nl_msg* const> msgs, const std::function<void(nlmsghdr*)>* on_msg, std::string_view what,
+                  const std::vector<std::string>* names, bool secret, bool* interrupted);
   nl_sock* sk_ = nullptr;
 };
 

@@ -386,7 +386,7 @@ class Kernel final : public Backend {
         [&](nlmsghdr* h) {
           if (parsed) parsed = parse_device_message(h, d);
         },
-        "wireguard get " + name);
+        "wireguard get " + name, /*secret=*/true);  // the reply carries the private key
     if (!st) return std::move(st).error();
     if (!parsed) return std::move(parsed).error();
     return d;
@@ -397,7 +397,7 @@ class Kernel final : public Backend {
     auto msgs = build_set_messages(family_, u, kSetMessageSize);
     if (!msgs) return std::move(msgs).error();
     for (auto& m : *msgs) {
-      if (auto s = sock_.request(m.get(), "wireguard set " + u.name); !s) return s;
+      if (auto s = sock_.request(m.get(), "wireguard set " + u.name, /*secret=*/true); !s) return s;
     }
     return {};
   }
@@ -407,7 +407,10 @@ class Kernel final : public Backend {
   // wireguard link does on demand: resolve it lazily.
   Status resolve() {
     if (family_ > 0) return {};
-    family_ = genl_ctrl_resolve(sock_.get(), WG_GENL_NAME);
+    // On a socket of its own: libnl's resolver runs its own receive loop and sequence checks.
+    auto ctrl = NlSock::open(NETLINK_GENERIC);
+    if (!ctrl) return std::move(ctrl).error();
+    family_ = genl_ctrl_resolve(ctrl->get(), WG_GENL_NAME);
     if (family_ < 0) return Error{ENOENT, 0, "kernel WireGuard is not available (no \"wireguard\" generic netlink family)"};
     return {};
   }
