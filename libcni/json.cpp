@@ -13,13 +13,41 @@ int error_code(const Error& e) {
   return kErrInternal;
 }
 
+namespace detail {
+
+std::string run_reader(std::string_view text,
+                       const std::function<rapidjson::ParseResult(rapidjson::Reader&, rapidjson::MemoryStream&)>& parse,
+                       const bool& too_deep, const std::string* handler_why) {
+  if (text.size() > kMaxJsonBytes) {
+    return std::to_string(text.size()) + " bytes: larger than the limit of " + std::to_string(kMaxJsonBytes >> 20) +
+           " MiB";
+  }
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::ParseResult r = parse(reader, ms);
+  if (!r.IsError()) return {};
+  if (too_deep) return "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at offset " + std::to_string(r.Offset());
+  if (handler_why && !handler_why->empty()) return *handler_why;
+  return "invalid JSON at offset " + std::to_string(r.Offset()) + ": " + rapidjson::GetParseError_En(r.Code());
+}
+
+}  // namespace detail
+
 Result<std::unique_ptr<rapidjson::Document>> parse_json(std::string_view text, std::string_view what) {
   auto doc = std::make_unique<rapidjson::Document>();
-  doc->Parse(text.data(), text.size());
-  if (doc->HasParseError()) {
-    return fail(kErrDecode, std::string(what) + ": invalid JSON at offset " + std::to_string(doc->GetErrorOffset()) +
-                                ": " + rapidjson::GetParseError_En(doc->GetParseError()));
-  }
+  std::string why;
+  auto build = [&](rapidjson::Document& d) {
+    detail::DepthLimit<rapidjson::Document> limited{d};
+    why = detail::run_reader(
+        text,
+        [&](rapidjson::Reader& r, rapidjson::MemoryStream& ms) {
+          return r.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(ms, limited);
+        },
+        limited.too_deep, nullptr);
+    return why.empty();
+  };
+  doc->Populate(build);
+  if (!why.empty()) return fail(kErrDecode, std::string(what) + ": " + why);
   return doc;
 }
 

@@ -3,15 +3,19 @@
 #pragma once
 
 #include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "libcni/errors.h"
 #include "libnet/core/result.h"
 
 namespace zl::cni {
@@ -19,8 +23,64 @@ namespace zl::cni {
 using JVal = rapidjson::Value;
 using JWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-// Parses text; code 6 (decode) with offset and reason on malformed JSON.
+// Every JSON document we read (stdin, IPAM state, delegated plugins' answers, peer lists,
+// conflists) goes through parse_json or parse_json_sax: iterative (no recursion in the
+// parser), UTF-8 validated, at most kMaxJsonBytes long and kMaxJsonDepth deep, so nothing
+// later (serializing, copying, comparing) can recurse without bound either.
+inline constexpr size_t kMaxJsonBytes = size_t{64} << 20;
+inline constexpr unsigned kMaxJsonDepth = 128;
+
+// Parses text; code 6 (decode) with offset and reason on malformed, too large or too deep JSON.
 Result<std::unique_ptr<rapidjson::Document>> parse_json(std::string_view text, std::string_view what);
+
+namespace detail {
+// Forwards SAX events to `inner`, refusing nesting beyond kMaxJsonDepth.
+template <class Inner>
+struct DepthLimit {
+  Inner& inner;
+  unsigned depth = 0;
+  bool too_deep = false;
+  bool Null() { return inner.Null(); }
+  bool Bool(bool b) { return inner.Bool(b); }
+  bool Int(int i) { return inner.Int(i); }
+  bool Uint(unsigned i) { return inner.Uint(i); }
+  bool Int64(int64_t i) { return inner.Int64(i); }
+  bool Uint64(uint64_t i) { return inner.Uint64(i); }
+  bool Double(double d) { return inner.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return inner.RawNumber(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return inner.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return inner.Key(s, n, copy); }
+  bool StartObject() { return enter() && inner.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { return --depth, inner.EndObject(n); }
+  bool StartArray() { return enter() && inner.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return --depth, inner.EndArray(n); }
+  bool enter() {
+    if (++depth <= kMaxJsonDepth) return true;
+    too_deep = true;
+    return false;
+  }
+};
+// Runs the reader; "" on success, else why (the handler's own reason when it refused).
+std::string run_reader(std::string_view text, const std::function<rapidjson::ParseResult(rapidjson::Reader&,
+                                                                                          rapidjson::MemoryStream&)>& parse,
+                       const bool& too_deep, const std::string* handler_why);
+}  // namespace detail
+
+// SAX parsing with the same limits and errors as parse_json. `handler_why`: the reason the
+// handler gives when one of its callbacks returns false (used in the message).
+template <class Handler>
+Status parse_json_sax(std::string_view text, std::string_view what, Handler& handler,
+                      const std::string* handler_why = nullptr) {
+  detail::DepthLimit<Handler> limited{handler};
+  std::string why = detail::run_reader(
+      text,
+      [&](rapidjson::Reader& r, rapidjson::MemoryStream& ms) {
+        return r.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(ms, limited);
+      },
+      limited.too_deep, handler_why);
+  if (why.empty()) return {};
+  return Error::make(kErrDecode, std::string(what) + ": " + why);
+}
 
 // A short rendering of a value for error messages (truncated).
 std::string json_snippet(const JVal& v);

@@ -3,10 +3,6 @@
 #include "libcni/errors.h"
 #include "libcni/json.h"
 
-#include <rapidjson/encodedstream.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 
 namespace zl::ipam {
 
@@ -141,16 +137,7 @@ class StateReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, State
 Result<State> parse_state(std::string_view text, const std::string& what) {
   State s;
   StateReader h(s);
-  rapidjson::Reader reader;
-  rapidjson::MemoryStream ms(text.data(), text.size());
-  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-  auto r = reader.Parse(is, h);
-  if (r.IsError()) {
-    std::string why = !h.why.empty() ? h.why
-                                     : std::string("invalid JSON at offset ") + std::to_string(r.Offset()) + ": " +
-                                           rapidjson::GetParseError_En(r.Code());
-    return fail(kErrDecode, what + ": " + why);
-  }
+  if (auto st = cni::parse_json_sax(text, what, h, &h.why); !st) return std::move(st).error();
   // Every state we write has "allocations"; without it this is some other file, not ours to overwrite.
   if (!h.saw_allocations) return fail(kErrDecode, what + ": not a zl-ipam state (no allocations list)");
   return s;
