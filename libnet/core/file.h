@@ -1,6 +1,8 @@
-// Files that survive crashes and concurrent writers: flock, atomic replace.
+// Files that survive crashes, concurrent writers and hostile shapes: locks, atomic replace,
+// and reads that never block on a FIFO or device and refuse files others could have written.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <string>
@@ -11,19 +13,45 @@
 
 namespace zl::net {
 
-// An exclusive flock(2) on a lock file, held for the owner's lifetime.
-class FileLock {
+// An exclusive flock(2) on a directory, held for the owner's lifetime. Locking the directory
+// (not a lock file in it) means there is nothing a tmp cleaner or an operator can delete to
+// let a second holder in: a directory holding our state cannot be removed while it does.
+class DirLock {
  public:
-  // Creates <path> (0600, and its directory 0700) if missing; blocks until the lock is ours.
-  static Result<FileLock> acquire(const std::string& path);
+  // Creates `dir` (0700) if missing; blocks until the lock is ours.
+  static Result<DirLock> acquire(const std::string& dir);
   bool held() const { return static_cast<bool>(fd_); }
 
  private:
   UniqueFd fd_;
 };
 
-// Whole file contents; Error.sys == ENOENT when it does not exist.
-Result<std::string> read_file(const std::string& path);
+// An exclusive flock(2) on a lock file shared with other programs (xtables' /run/xtables.lock),
+// re-taken when the file was replaced between our open and our lock.
+class FileLock {
+ public:
+  static Result<FileLock> acquire(const std::string& path);
+
+ private:
+  UniqueFd fd_;
+};
+
+// What a file we read must be. Anything but a regular file is refused without blocking.
+struct FileRules {
+  bool follow_symlink = true;  // false: a symlink at the path is refused (O_NOFOLLOW)
+  bool must_own = false;       // owned by our effective uid
+  mode_t forbidden_mode = 0;   // permission bits that must be clear, e.g. 022 or 077
+};
+
+inline constexpr size_t kMaxFileBytes = size_t{64} << 20;
+
+// Opens `path` for reading and checks it against `rules`; `st` receives its fstat.
+// Errors name the path and say why: "not a regular file (FIFO)", "mode 0666: …", "owned by …".
+Result<UniqueFd> open_regular(const std::string& path, const FileRules& rules = {}, struct stat* st = nullptr);
+
+// Whole contents of a regular file (open_regular's rules); Error.sys == ENOENT when it does
+// not exist, EFBIG beyond `max_bytes`.
+Result<std::string> read_file(const std::string& path, const FileRules& rules = {}, size_t max_bytes = kMaxFileBytes);
 
 // Replaces <path> atomically: temp file beside it, write, fsync, rename, fsync(dir).
 // A crash at any instant leaves either the old or the new contents.
@@ -36,5 +64,8 @@ void remove_stale_temps(const std::string& path);
 
 // mkdir -p with the given mode for the directories it creates.
 Status make_dirs(const std::string& path, mode_t mode = 0700);
+
+// The directory part of a path ("." when there is none).
+std::string dir_of(const std::string& path);
 
 }  // namespace zl::net

@@ -1,11 +1,15 @@
 #include "libnet/wireguard/keys.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
 
 #include "libnet/core/fd.h"
 #include "libnet/core/file.h"
@@ -116,27 +120,17 @@ Result<Key> key_from_hex(std::string_view s) {
   return k;
 }
 
-static Status check_mode(int fd, const std::string& path) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return Error::from_errno(errno, "stat " + path);
-  if (!S_ISREG(st.st_mode)) return Error{EINVAL, 0, "key file " + path + ": not a regular file"};
-  if (st.st_mode & 077) {
-    char m[8];
-    std::snprintf(m, sizeof m, "%04o", st.st_mode & 07777);
-    return Error{EPERM, 0, "key file " + path + " has mode " + m + ": must not be accessible to group or others (chmod 600)"};
-  }
-  if (st.st_uid != ::geteuid()) {
-    return Error{EPERM, 0, "key file " + path + " is owned by uid " + std::to_string(st.st_uid) + ", not us"};
-  }
-  return {};
-}
+// A key file: ours, a regular file, not a symlink, no access for group or others.
+constexpr FileRules kKeyRules{.follow_symlink = false, .must_own = true, .forbidden_mode = 077};
 
 Result<SecretKey> load_key(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) return Error::from_errno(errno, "open key file " + path);
-  if (auto s = check_mode(fd.get(), path); !s) return std::move(s).error();
+  auto fd = open_regular(path, kKeyRules);
+  if (!fd) return std::move(fd).error().wrap("key file");
   char buf[128];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  ssize_t n;
+  do {
+    n = ::read(fd->get(), buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
   if (n < 0) return Error::from_errno(errno, "read key file " + path);
   std::string_view text(buf, static_cast<size_t>(n));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
@@ -146,34 +140,78 @@ Result<SecretKey> load_key(const std::string& path) {
   return SecretKey::from(*k);
 }
 
+namespace {
+
+// Temp files "<path>.tmp.<pid>" of writers that died before publishing (older versions, or
+// the fallback below): each holds a whole private key, so it goes as soon as its writer is gone.
+void remove_dead_writers_temps(const std::string& path) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir_of(path).c_str()), ::closedir);
+  if (!d) return;
+  const std::string prefix = path.substr(path.rfind('/') + 1) + ".tmp.";
+  while (const dirent* e = ::readdir(d.get())) {
+    std::string_view name(e->d_name);
+    if (name.size() <= prefix.size() || !name.starts_with(prefix)) continue;
+    std::string_view digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string_view::npos || digits.size() > 9) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(std::string(digits)));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) ::unlinkat(::dirfd(d.get()), e->d_name, 0);
+  }
+}
+
+// Writes the key's file body into an open file; the base64 text lives only in a wiped buffer.
+bool write_key(int fd, const SecretKey& key) {
+  char text[sodium_base64_ENCODED_LEN(kKeyLen, sodium_base64_VARIANT_ORIGINAL) + 1];
+  sodium_bin2base64(text, sizeof text, key.bytes().data(), kKeyLen, sodium_base64_VARIANT_ORIGINAL);
+  size_t len = std::strlen(text);
+  text[len++] = '\n';
+  bool ok = ::write(fd, text, len) == static_cast<ssize_t>(len) && ::fsync(fd) == 0;
+  int err = errno;
+  sodium_memzero(text, sizeof text);
+  errno = err;
+  return ok;
+}
+
+// Publishes a new key file at `path` without ever replacing one: an unnamed file (O_TMPFILE)
+// linked into place, so a kill at any instant leaves no partial or orphaned key behind; a
+// named temp file on filesystems without O_TMPFILE. EEXIST: another process won the race.
+Status publish_key(const std::string& path, const SecretKey& key) {
+  UniqueFd fd(::open(dir_of(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  if (fd) {
+    if (!write_key(fd.get(), key)) return Error::from_errno(errno, "write key file " + path);
+    std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      return Error::from_errno(errno, "create key file " + path);
+    }
+    return {};
+  }
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return Error::from_errno(errno, "create key file " + path);
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  fd.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return Error::from_errno(errno, "create key file " + tmp);
+  bool ok = write_key(fd.get(), key);
+  int err = errno;
+  fd.reset();
+  // link() publishes the complete file atomically and never replaces a key another
+  // process created meanwhile.
+  int lr = ok ? ::link(tmp.c_str(), path.c_str()) : -1;
+  if (ok) err = errno;
+  ::unlink(tmp.c_str());
+  if (!ok) return Error::from_errno(err, "write key file " + tmp);
+  if (lr != 0) return Error::from_errno(err, "create key file " + path);
+  return {};
+}
+
+}  // namespace
+
 Result<SecretKey> load_or_create_key(const std::string& path) {
+  remove_dead_writers_temps(path);
   auto existing = load_key(path);
   if (existing || existing.error().sys != ENOENT) return existing;
-  auto slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) {
-    if (auto s = make_dirs(path.substr(0, slash), 0700); !s) return std::move(s).error();
-  }
+  if (auto s = make_dirs(dir_of(path), 0700); !s) return std::move(s).error();
   SecretKey key = SecretKey::generate();
-  std::string text = key_to_base64(key.bytes()) + "\n";
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) return Error::from_errno(errno, "create key file " + tmp);
-  bool ok = ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd.get()) == 0;
-  int err = errno;
-  sodium_memzero(text.data(), text.size());
-  fd.reset();
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return Error::from_errno(err, "write key file " + tmp);
-  }
-  // link() publishes the complete file atomically and never replaces a key another
-  // process created meanwhile: that one wins and we load it.
-  int lr = ::link(tmp.c_str(), path.c_str());
-  err = errno;
-  ::unlink(tmp.c_str());
-  if (lr != 0) {
-    if (err == EEXIST) return load_key(path);
-    return Error::from_errno(err, "create key file " + path);
+  if (auto s = publish_key(path, key); !s) {
+    if (s.error().sys == EEXIST) return load_key(path);  // that one wins and we load it
+    return std::move(s).error();
   }
   return key;
 }

@@ -240,7 +240,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
     }
     if (done.ipam) (void)cni::ipam_run(ctx, "DEL");
     if (!done.rules && !done.bridge) return;
-    auto lock = lock_network(c.network);
+    auto lock = lock_network();
     if (!lock) return;
     if (done.rules) (void)drop_rules_if_unused(*host, c);
     if (done.bridge) (void)remove_bridge_if_unused(*host, c);
@@ -265,7 +265,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   {
     // Under the lock so that a failing ADD's rollback cannot remove the bridge between
     // our lookup and our port joining it.
-    auto lock = lock_network(c.network);
+    auto lock = lock_network();
     if (!lock) return std::move(lock).error();
     br = ensure_bridge(*host, c, done.bridge);
     if (!br) return std::move(br).error();
@@ -301,7 +301,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   }
 
   {
-    auto lock = lock_network(c.network);
+    auto lock = lock_network();
     if (!lock) return std::move(lock).error();
     auto fw = net::open_firewall(c.firewall);
     if (!fw) return std::move(fw).error();

@@ -14,8 +14,9 @@ Status cmd_check(const cni::Context& ctx);
 Status cmd_gc(const cni::Context& ctx);
 Status cmd_status(const cni::Context& ctx);
 
-// Serializes firewall changes of one network on this host (per netns).
-Result<net::FileLock> lock_network(const std::string& network);
+// Serializes bridge and firewall changes on this host: a bridge is never removed between an
+// ADD's lookup and its port joining, rules never dropped while a pod is being added.
+Result<net::DirLock> lock_network();
 
 // Our ports (host veths of this network) on the bridge.
 Result<std::vector<net::LinkInfo>> network_ports(net::NlSock& host, const Config& c);

@@ -11,9 +11,10 @@ namespace zl::bridge {
 
 using net::NlSock;
 
-Result<net::FileLock> lock_network(const std::string& network) {
-  // One file per network name (nodes simulated as netns on one host merely take turns).
-  return net::FileLock::acquire("/var/lib/zl-cni/bridge/" + network + ".lock");
+Result<net::DirLock> lock_network() {
+  // One lock for every network and netns of the host (nodes simulated as netns merely take
+  // turns): the sections it guards are a few netlink requests long.
+  return net::DirLock::acquire("/var/lib/zl-cni/bridge");
 }
 
 Result<std::vector<net::LinkInfo>> network_ports(NlSock& host, const Config& c) {
@@ -69,7 +70,7 @@ Status cmd_del(const cni::Context& ctx) {
     if (!s && s.error().sys != ENODEV) return s;
   }
   if (auto s = cni::ipam_run(ctx, "DEL"); !s) return s;
-  auto lock = lock_network(c.network);
+  auto lock = lock_network();
   if (!lock) return std::move(lock).error();
   return drop_rules_if_unused(*host, c);
 }
@@ -90,7 +91,7 @@ Status cmd_gc(const cni::Context& ctx) {
     if (auto s = net::link_delete(*host, p.index); !s && s.error().sys != ENODEV) return s;
   }
   if (auto s = cni::ipam_run(ctx, "GC"); !s) return s;
-  auto lock = lock_network(c.network);
+  auto lock = lock_network();
   if (!lock) return std::move(lock).error();
   return drop_rules_if_unused(*host, c);
 }

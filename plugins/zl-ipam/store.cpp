@@ -179,7 +179,8 @@ std::string serialize_state(const State& s) {
 static std::string state_path(const Config& c) { return c.data_dir + "/" + c.network + ".json"; }
 
 static Result<State> load(const std::string& path) {
-  auto text = net::read_file(path);
+  // Ours alone: never through a symlink, never a FIFO or device (which would block or never end).
+  auto text = net::read_file(path, {.follow_symlink = false});
   if (!text) {
     if (text.error().sys == ENOENT) return State{};
     return std::move(text).error();
@@ -189,7 +190,7 @@ static Result<State> load(const std::string& path) {
 
 Result<Store> Store::open(const Config& config) {
   Store st;
-  auto lock = net::FileLock::acquire(config.data_dir + "/" + config.network + ".lock");
+  auto lock = net::DirLock::acquire(config.data_dir);
   if (!lock) return std::move(lock).error();
   st.lock_ = std::move(*lock);
   st.path_ = state_path(config);

@@ -1,4 +1,4 @@
-// The state document <dataDir>/<network>.json, guarded by <network>.lock beside it.
+// The state document <dataDir>/<network>.json, guarded by a lock on <dataDir> itself.
 #pragma once
 
 #include <string>
@@ -23,7 +23,7 @@ class Store {
   Status commit();
 
  private:
-  net::FileLock lock_;
+  net::DirLock lock_;
   std::string path_;
   State state_;
 };

@@ -1,4 +1,6 @@
 // zl-wg pubkey | show | sync: the operator's view of the node's mesh.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <ctime>
 
@@ -146,7 +148,7 @@ int cmd_show(const std::string& only, bool json) {
     Result<std::unique_ptr<net::wg::Backend>> b = Error{};
     if (l.kind == "wireguard") {
       b = net::wg::open_kernel();
-    } else if (l.kind == "tun" && net::read_file("/var/run/wireguard/" + l.name + ".sock").error().sys != ENOENT) {
+    } else if (struct stat st{}; l.kind == "tun" && ::stat(("/var/run/wireguard/" + l.name + ".sock").c_str(), &st) == 0) {
       b = net::wg::open_userspace();
     } else {
       continue;

@@ -21,10 +21,9 @@ namespace {
 
 constexpr int kOverhead = 80;  // WireGuard over IPv6: 40 IP + 8 UDP + 32 WireGuard
 
-// One lock per device name: nodes simulated as netns on one host merely take turns.
-Result<net::FileLock> lock_device(const std::string& ifname) {
-  return net::FileLock::acquire(std::string(kKeyDir) + "/" + ifname + ".lock");
-}
+// One lock for the devices of every network and netns (nodes simulated as netns on one host
+// merely take turns): the directory holding the keys.
+Result<net::DirLock> lock_device() { return net::DirLock::acquire(kKeyDir); }
 
 // The underlay MTU: of the route to the first peer endpoint, else of the default route.
 int derive_mtu(NlSock& rtnl, const Config& c) {
@@ -119,7 +118,7 @@ class PhaseTimer {
 Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsrc, bool apply) {
   PhaseTimer timer;
   Report rep;
-  auto lock = lock_device(c.ifname);
+  auto lock = lock_device();
   if (!lock) return std::move(lock).error();
   auto key = apply ? net::load_or_create_key(c.private_key_file) : net::load_key(c.private_key_file);
   if (!key) {
