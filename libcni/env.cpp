@@ -76,7 +76,13 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_cni_args(
   std::vector<std::pair<std::string, std::string>> out;
   for (auto& [k, v] : all) {
     if (std::find(known_args.begin(), known_args.end(), k) != known_args.end()) {
-      out.emplace_back(std::move(k), std::move(v));
+      // A key given twice: the last one wins, as in the reference plugins' args loader.
+      auto same = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == k; });
+      if (same != out.end()) {
+        same->second = std::move(v);
+      } else {
+        out.emplace_back(std::move(k), std::move(v));
+      }
     } else if (!ignore_unknown) {
       return fail(kErrInvalidEnv, "CNI_ARGS: unknown key \"" + k + "\" (set IgnoreUnknown=1 to allow it)");
     }

@@ -2,6 +2,8 @@
 
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
+
 #include "libcni/errors.h"
 
 namespace zl::cni {
@@ -9,7 +11,9 @@ namespace zl::cni {
 int error_code(const Error& e) {
   if (e.code != 0) return e.code;
   if (e.sys == EAGAIN || e.sys == EINTR) return kErrTryAgainLater;
-  if (e.sys == EIO || e.sys == ENOSPC || e.sys == EROFS || e.sys == EDQUOT) return kErrIo;
+  if (e.sys == EIO || e.sys == ENOSPC || e.sys == EROFS || e.sys == EDQUOT || e.sys == EACCES || e.sys == EFBIG) {
+    return kErrIo;
+  }
   return kErrInternal;
 }
 
@@ -80,7 +84,69 @@ Result<std::optional<std::string>> get_string(const JVal& obj, std::string_view 
   const JVal* v = member(obj, key);
   if (!v) return std::optional<std::string>{};
   if (!v->IsString()) return type_error(path, "a string", *v);
-  return std::optional<std::string>{std::string(v->GetString(), v->GetStringLength())};
+  std::string out(v->GetString(), v->GetStringLength());
+  if (out.find('\0') != std::string::npos) {
+    return fail(kErrInvalidConfig, std::string(path) + " \"" + printable(out) + "\": contains a NUL byte");
+  }
+  return std::optional<std::string>{std::move(out)};
+}
+
+Status validate_path(std::string_view value, std::string_view path) {
+  auto bad = [&](const char* why) {
+    return fail(kErrInvalidConfig, std::string(path) + " \"" + printable(value) + "\": " + why);
+  };
+  if (value.find('\0') != std::string_view::npos) return bad("contains a NUL byte");
+  if (value.empty() || value[0] != '/') return bad("must be an absolute path");
+  if (value.size() > 4095) return bad("longer than 4095 bytes");
+  for (size_t pos = 1; pos <= value.size();) {
+    size_t end = value.find('/', pos);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view part = value.substr(pos, end - pos);
+    if (part == "." || part == "..") return bad("must not contain '.' or '..' components");
+    pos = end + 1;
+  }
+  return {};
+}
+
+Result<std::string> get_path(const JVal& obj, std::string_view key, std::string_view path, std::string dflt) {
+  auto s = get_string(obj, key, path);
+  if (!s) return std::move(s).error();
+  std::string p = s->value_or(std::move(dflt));
+  if (auto st = validate_path(p, path); !st) return std::move(st).error();
+  return p;
+}
+
+std::string printable(std::string_view s, size_t max) {
+  std::string out;
+  out.reserve(std::min(s.size(), max) + 4);
+  size_t i = 0;
+  while (i < s.size()) {
+    if (out.size() >= max) {
+      out += "\xe2\x80\xa6";  // …
+      break;
+    }
+    auto c = static_cast<unsigned char>(s[i]);
+    // The length a valid sequence starting with c has, and its minimum second byte range.
+    size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && n >= 3) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (!ok) {
+      out += "\xef\xbf\xbd";  // U+FFFD
+      ++i;
+      continue;
+    }
+    if (n == 1 && ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)) {
+      out += '?';  // no terminal escape sequences from what we were given
+    } else {
+      out.append(s.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
 }
 
 Result<std::optional<bool>> get_bool(const JVal& obj, std::string_view key, std::string_view path) {

@@ -84,12 +84,19 @@ Status parse_json_sax(std::string_view text, std::string_view what, Handler& han
 
 // A short rendering of a value for error messages (truncated).
 std::string json_snippet(const JVal& v);
+// `s` made valid UTF-8 (invalid sequences become U+FFFD) and cut to about `max` bytes with
+// "…" at a character boundary: for echoing untrusted text in messages.
+std::string printable(std::string_view s, size_t max = 256);
 
 // Member lookup that tolerates non-objects; nullptr when absent or null.
 const JVal* member(const JVal& obj, std::string_view key);
 
 // Typed getters: nullopt if absent/null; code 7 naming "<path>" on a wrong type or range.
+// Strings never contain a NUL byte (it would cut a path or name short on its way to the kernel).
 Result<std::optional<std::string>> get_string(const JVal& obj, std::string_view key, std::string_view path);
+// An absolute path: no NUL, no "." or ".." component, at most 4095 bytes; `dflt` when absent.
+Result<std::string> get_path(const JVal& obj, std::string_view key, std::string_view path, std::string dflt);
+Status validate_path(std::string_view value, std::string_view path);
 Result<std::optional<bool>> get_bool(const JVal& obj, std::string_view key, std::string_view path);
 Result<std::optional<int64_t>> get_int(const JVal& obj, std::string_view key, std::string_view path, int64_t min,
                                        int64_t max);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 #include <cstdlib>
@@ -13,11 +14,13 @@
 namespace zl::cni {
 namespace {
 
+// At most one byte more than any JSON we accept: a larger input fails as "too large"
+// instead of exhausting memory.
 std::string read_stdin() {
   std::string s;
   char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+  while (s.size() <= kMaxJsonBytes) {
+    ssize_t n = ::read(STDIN_FILENO, buf, std::min(sizeof buf, kMaxJsonBytes + 1 - s.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     s.append(buf, static_cast<size_t>(n));
@@ -57,7 +60,9 @@ std::string_view Context::cni_arg(std::string_view key) const {
   return {};
 }
 
-std::string error_json(std::string_view version, int code, std::string_view msg, std::string_view details) {
+std::string error_json(std::string_view version, int code, std::string_view raw_msg, std::string_view raw_details) {
+  // Messages quote what we were given, which may be neither UTF-8 nor short.
+  const std::string msg = printable(raw_msg, 4096), details = printable(raw_details, 4096);
   rapidjson::StringBuffer sb;
   JWriter w(sb);
   w.StartObject();

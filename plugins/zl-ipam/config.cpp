@@ -77,13 +77,9 @@ Result<Config> parse_config(const cni::NetConf& conf) {
   Config c;
   c.network = conf.name;
 
-  auto dir = cni::get_string(ipam, "dataDir", "ipam.dataDir");
+  auto dir = cni::get_path(ipam, "dataDir", "ipam.dataDir", kDefaultDataDir);
   if (!dir) return std::move(dir).error();
-  c.data_dir = dir->value_or(kDefaultDataDir);
-  if (c.data_dir.empty() || c.data_dir[0] != '/' || c.data_dir.find("/../") != std::string::npos ||
-      c.data_dir.ends_with("/..")) {
-    return fail(kErrInvalidConfig, "ipam.dataDir \"" + c.data_dir + "\": must be an absolute path without '..'");
-  }
+  c.data_dir = std::move(*dir);
 
   auto ranges = cni::get_array(ipam, "ranges", "ipam.ranges");
   if (!ranges) return std::move(ranges).error();

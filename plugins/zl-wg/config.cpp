@@ -3,6 +3,7 @@
 #include <netdb.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <map>
 #include <cstring>
@@ -39,9 +40,13 @@ Result<net::wg::Endpoint> parse_endpoint(const std::string& s, const std::string
     host = s.substr(0, colon);
     port = s.substr(colon + 1);
   }
-  char* end = nullptr;
-  long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end || p < 1 || p > 65535) return fail(kErrInvalidConfig, q + ": port must be 1-65535");
+  // Digits only: strtol would also take " 80", "+80" and "0x50".
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || port.size() > 5 || port[0] < '0' || port[0] > '9' || ec != std::errc() ||
+      end != port.data() + port.size() || p < 1 || p > 65535) {
+    return fail(kErrInvalidConfig, q + ": port must be 1-65535");
+  }
   net::wg::Endpoint e;
   e.port = static_cast<uint16_t>(p);
   if (auto a = net::IpAddr::parse(host)) {
@@ -99,9 +104,7 @@ Result<PeerConfig> parse_peer(const JVal& v, const std::string& path) {
   auto psk = cni::get_string(v, "presharedKeyFile", path + ".presharedKeyFile");
   if (!psk) return std::move(psk).error();
   if (*psk) {
-    if ((*psk)->empty() || (**psk)[0] != '/') {
-      return fail(kErrInvalidConfig, path + ".presharedKeyFile \"" + **psk + "\": must be an absolute path");
-    }
+    if (auto s = cni::validate_path(**psk, path + ".presharedKeyFile"); !s) return std::move(s).error();
     p.preshared_key_file = **psk;
     auto loaded = net::load_key(p.preshared_key_file);  // validate now: mode, owner, format
     if (!loaded) return fail(kErrInvalidConfig, path + ".presharedKeyFile: " + loaded.error().msg);
@@ -141,12 +144,9 @@ Result<Config> parse_config(const cni::NetConf& conf) {
   if (!fwmark) return std::move(fwmark).error();
   c.fwmark = static_cast<uint32_t>(fwmark->value_or(0));
 
-  auto keyf = cni::get_string(root, "privateKeyFile", "privateKeyFile");
+  auto keyf = cni::get_path(root, "privateKeyFile", "privateKeyFile", std::string(kKeyDir) + "/" + conf.name + ".key");
   if (!keyf) return std::move(keyf).error();
-  c.private_key_file = keyf->value_or(std::string(kKeyDir) + "/" + conf.name + ".key");
-  if (c.private_key_file.empty() || c.private_key_file[0] != '/' || c.private_key_file.find("/../") != std::string::npos) {
-    return fail(kErrInvalidConfig, "privateKeyFile \"" + c.private_key_file + "\": must be an absolute path without '..'");
-  }
+  c.private_key_file = std::move(*keyf);
 
   auto impl = cni::get_string(root, "implementation", "implementation");
   if (!impl) return std::move(impl).error();
@@ -168,9 +168,7 @@ Result<Config> parse_config(const cni::NetConf& conf) {
   if (!pf) return std::move(pf).error();
   if (*pf) {
     c.peers_file = **pf;
-    if (c.peers_file.empty() || c.peers_file[0] != '/') {
-      return fail(kErrInvalidConfig, "peersFile \"" + c.peers_file + "\": must be an absolute path");
-    }
+    if (auto s = cni::validate_path(c.peers_file, "peersFile"); !s) return std::move(s).error();
     // Whoever can write it routes this node's traffic: the same trust rules as a key file,
     // but readable by anyone (it holds only public keys and addresses).
     auto text = net::read_file(c.peers_file, {.follow_symlink = false, .must_own = true, .forbidden_mode = 022});

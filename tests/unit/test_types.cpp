@@ -255,15 +255,35 @@ TEST_CASE("error_json: {cniVersion, code, msg[, details]}") {
   CHECK(error_json("1.0.0", 7, "bad thing") == R"({"cniVersion":"1.0.0","code":7,"msg":"bad thing"})");
   CHECK(error_json("0.3.1", 100, "full", "range 10.0.0.0/24") ==
         R"({"cniVersion":"0.3.1","code":100,"msg":"full","details":"range 10.0.0.0/24"})");
-  // Quotes and control characters are escaped so the answer stays valid JSON.
-  std::string j = error_json("1.1.0", 4, std::string("a \"q\"\n\0b", 9));
+  // Quotes are escaped so the answer stays valid JSON; control characters other than newline
+  // and tab become '?'.
+  std::string j = error_json("1.1.0", 4, std::string("a \"q\"\n\0b\x1b[2J", 12));
   auto doc = test::json(j);
-  CHECK(std::string((*doc)["msg"].GetString(), (*doc)["msg"].GetStringLength()) == std::string("a \"q\"\n\0b", 9));
+  CHECK(std::string((*doc)["msg"].GetString(), (*doc)["msg"].GetStringLength()) == "a \"q\"\n?b?[2J");
   CHECK((*doc)["code"].GetInt() == 4);
   CHECK_FALSE(doc->HasMember("details"));
 }
 
+TEST_CASE("error_json: valid UTF-8 and bounded, whatever the message held") {
+  // Invalid sequences: a lone continuation byte, a truncated sequence, an overlong encoding,
+  // a UTF-16 surrogate, a code point beyond U+10FFFF.
+  std::string bad = "id \x80 \xe2\x82 \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 ok \xc3\xa9";
+  std::string j = error_json("1.1.0", 4, bad);
+  auto doc = test::json(j);
+  REQUIRE(doc->HasMember("msg"));
+  rapidjson::Document strict;
+  strict.Parse<rapidjson::kParseValidateEncodingFlag>(j.c_str());
+  CHECK_FALSE(strict.HasParseError());
+  std::string msg((*doc)["msg"].GetString(), (*doc)["msg"].GetStringLength());
+  CHECK(test::contains(msg, "ok \xc3\xa9"));  // valid text kept as is
+  CHECK(test::contains(msg, "\xef\xbf\xbd"));  // invalid bytes replaced by U+FFFD
+  std::string huge = error_json("1.1.0", 7, "value \"" + std::string(1 << 20, 'x') + "\"");
+  CHECK(huge.size() < 5000);
+  CHECK(test::contains(huge, "\xe2\x80\xa6"));
+}
+
 TEST_CASE("error_code maps errno when no CNI code is set") {
+  CHECK(error_code(Error::from_errno(EACCES, "x")) == kErrIo);
   CHECK(error_code(Error::make(7, "x")) == 7);
   CHECK(error_code(Error::from_errno(EAGAIN, "x")) == kErrTryAgainLater);
   CHECK(error_code(Error::from_errno(EINTR, "x")) == kErrTryAgainLater);
