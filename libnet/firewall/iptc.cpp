@@ -27,6 +27,7 @@ extern "C" {
 #include <vector>
 
 #include "libnet/core/file.h"
+#include "libnet/core/log.h"
 #include "libnet/firewall/backends.h"
 
 namespace zl::net::fw {
@@ -248,6 +249,34 @@ std::string fingerprint_spec(const RuleSpec& r) {
   return fingerprint<F>(b.get(), r.target_name(), r.target == Target::kMasquerade);
 }
 
+// The text of an entry's comment match, or "".
+template <class F>
+std::string entry_comment(const typename F::Entry* e) {
+  const char* base = reinterpret_cast<const char*>(e);
+  for (size_t off = sizeof(*e); off + sizeof(xt_entry_match) <= e->target_offset;) {
+    const auto* m = reinterpret_cast<const xt_entry_match*>(base + off);
+    size_t sz = m->u.match_size;
+    if (sz < sizeof(xt_entry_match) || off + sz > e->target_offset) break;
+    if (std::strncmp(m->u.user.name, "comment", sizeof m->u.user.name) == 0 &&
+        sz >= sizeof(xt_entry_match) + sizeof(xt_comment_info)) {
+      const auto* info = reinterpret_cast<const xt_comment_info*>(m->data);
+      return std::string(info->comment, strnlen(info->comment, sizeof info->comment));
+    }
+    off += sz;
+  }
+  return {};
+}
+
+// Another network's comment in chain `c`: its hash clashes with ours (the chain names are equal).
+template <class F>
+std::optional<std::string> clashing_comment(xtc_handle* h, const char* c, const std::string& ours) {
+  for (const auto* e = F::first_rule(c, h); e; e = F::next_rule(e, h)) {
+    std::string cm = entry_comment<F>(e);
+    if (cm.starts_with(kCommentPrefix) && cm != ours) return cm;
+  }
+  return std::nullopt;
+}
+
 // Tables of this family already instantiated in the current netns.
 template <class F>
 std::vector<std::string> instantiated_tables() {
@@ -289,6 +318,9 @@ Status apply(xtc_handle* h, const ChainPlan& p, bool& dirty) {
   if (!F::is_chain(c, h)) {
     if (!F::create_chain(c, h)) return iptc_error<F>(errno, "create chain " + p.chain);
     fill = true;
+  } else if (auto other = clashing_comment<F>(h, c, p.jump.comment)) {
+    return Error{EEXIST, 0, "chain " + p.chain + " holds rules commented \"" + *other + "\", not \"" + p.jump.comment +
+                                "\": two network names share a hash; rename one"};
   } else {
     std::vector<std::string> have;
     for (const auto* e = F::first_rule(c, h); e; e = F::next_rule(e, h)) have.push_back(fingerprint_read<F>(e, h));
@@ -332,9 +364,13 @@ Status apply(xtc_handle* h, const ChainPlan& p, bool& dirty) {
 }
 
 template <class F>
-Status purge(xtc_handle* h, const std::string& chain, bool& dirty) {
+Status purge(xtc_handle* h, const std::string& chain, const std::string& comment, bool& dirty) {
   const char* c = chain.c_str();
   if (!F::is_chain(c, h)) return {};
+  if (auto other = clashing_comment<F>(h, c, comment)) {
+    log(std::string(F::kTool) + ": chain " + chain + " belongs to another network (\"" + *other + "\"), leaving it alone");
+    return {};
+  }
   std::vector<std::string> chains;
   for (const char* name = F::first_chain(h); name; name = F::next_chain(h)) chains.emplace_back(name);
   for (const std::string& from : chains) {
@@ -362,7 +398,7 @@ Status sync(const ChainPlan& p) {
     Handle<F> h(F::init(p.table.c_str()));
     if (!h) return iptc_error<F>(errno, "read table " + p.table);
     bool dirty = false;
-    Status s = want ? apply<F>(h.get(), p, dirty) : purge<F>(h.get(), p.chain, dirty);
+    Status s = want ? apply<F>(h.get(), p, dirty) : purge<F>(h.get(), p.chain, p.jump.comment, dirty);
     if (!s) return s.error().wrap("table " + p.table);
     if (!dirty || F::commit(h.get())) return {};
     // EAGAIN: the table changed under us (a writer that ignores the xtables lock); redo.

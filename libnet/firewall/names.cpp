@@ -1,4 +1,4 @@
-// Names shared by both backends: chains, tables, comments; validation of what reaches them.
+// The comments both backends write, and validation of what reaches them.
 #include "libnet/firewall/names.h"
 
 #include <net/if.h>
@@ -8,28 +8,15 @@
 namespace zl::net {
 namespace fw {
 
-std::string network_hash(std::string_view network) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : network) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", h);
-  return buf;
-}
-
-std::string masq_chain(std::string_view network) { return "ZL-MASQ-" + network_hash(network); }
-std::string fwd_chain(std::string_view network) { return "ZL-FWD-" + network_hash(network); }
-std::string nft_table(std::string_view network) { return "zl-" + network_hash(network); }
-
 std::string comment(std::string_view network, std::string_view purpose) {
-  constexpr size_t kMaxNetwork = 64;
+  // Whole names up to 100 bytes ("zl-cni " + 100 + " masquerade" fits nft's 127); a longer one
+  // is cut and suffixed with its 64-bit hash.
+  constexpr size_t kMaxNetwork = 100;
   std::string out(kCommentPrefix);
   if (network.size() <= kMaxNetwork) {
     out += network;
   } else {
-    out += network.substr(0, kMaxNetwork - 9);
+    out += network.substr(0, kMaxNetwork - 17);
     out += '~';
     out += network_hash(network);
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "libnet/core/names.h"
 #include "libnet/firewall/firewall.h"
 
 namespace zl::net::fw {
@@ -16,15 +17,12 @@ inline constexpr std::string_view kCommentPrefix = "zl-cni ";
 inline constexpr std::string_view kChainPrefix = "ZL-";
 inline constexpr std::string_view kTablePrefix = "zl-";
 
-// 8 lowercase hex digits of FNV-1a 32 over the network name: stable across versions and hosts.
-std::string network_hash(std::string_view network);
-// "ZL-MASQ-<hash>", "ZL-FWD-<hash>" (16 and 15 chars, well under xtables' 28).
-std::string masq_chain(std::string_view network);
-std::string fwd_chain(std::string_view network);
-// "zl-<hash>": the nftables table (family inet) of one network.
-std::string nft_table(std::string_view network);
-// "zl-cni <network> <purpose>", at most 127 bytes (nft's comment limit); long names are cut
-// and suffixed with the hash so two long names never share a comment.
+using net::fwd_chain;
+using net::masq_chain;
+using net::network_hash;
+using net::nft_table;
+// "zl-cni <network> <purpose>", at most 127 bytes (nft's comment limit); names over 100 bytes
+// are cut and suffixed with their hash so two long names never share a comment.
 std::string comment(std::string_view network, std::string_view purpose);
 inline std::string masq_comment(std::string_view n) { return comment(n, "masquerade"); }
 inline std::string fwd_comment(std::string_view n) { return comment(n, "forward"); }

@@ -600,6 +600,16 @@ std::vector<const RuleInfo*> rules_of(const Snapshot& s, uint32_t family, const 
   return out;
 }
 
+// A comment of another network in our table: the two names hash alike.
+std::optional<std::string> clashing_comment(const Snapshot& s, const std::string& table, const std::string& network) {
+  const std::string fwd = fwd_comment(network), masq = masq_comment(network);
+  for (const auto& r : s.rules) {
+    if (r.family != NFPROTO_INET || r.table != table) continue;
+    if (is_zl_comment(r.comment) && r.comment != fwd && r.comment != masq) return r.comment;
+  }
+  return std::nullopt;
+}
+
 bool own_table_current(const Snapshot& s, const std::string& table, const std::vector<WantChain>& want) {
   bool exists = s.table(NFPROTO_INET, table) != nullptr;
   if (want.empty()) return !exists;
@@ -722,6 +732,10 @@ Status NftFirewall::ensure(const NetworkRules& rules) {
   const std::string table = nft_table(rules.network);
   const std::string fwd_cm = fwd_comment(rules.network);
   return transact("network " + rules.network, [&](const Snapshot& s, Batch& b) -> Status {
+    if (auto other = clashing_comment(s, table, rules.network)) {
+      return Error{EEXIST, 0, "table inet " + table + " holds rules commented \"" + *other +
+                                  "\": two network names share a hash; rename one"};
+    }
     std::vector<WantChain> want = own_chains(rules);
     if (!own_table_current(s, table, want)) {
       if (s.table(NFPROTO_INET, table)) del_table(b, table);
@@ -777,7 +791,11 @@ Status NftFirewall::remove(const std::string& network) {
   const std::string table = nft_table(network);
   const std::string fwd_cm = fwd_comment(network), masq_cm = masq_comment(network);
   return transact("remove network " + network, [&](const Snapshot& s, Batch& b) -> Status {
-    if (s.table(NFPROTO_INET, table)) del_table(b, table);
+    if (auto other = clashing_comment(s, table, network)) {
+      log("nft: table inet " + table + " belongs to another network (\"" + *other + "\"), leaving it alone");
+    } else if (s.table(NFPROTO_INET, table)) {
+      del_table(b, table);
+    }
     for (const RuleInfo& r : s.rules) {
       if (is_ours_table(r.table) || (r.comment != fwd_cm && r.comment != masq_cm)) continue;
       if (!owned(s, r.family, r.table)) del_rule(b, r);

@@ -261,13 +261,14 @@ Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filter
 }
 
 Status veth_create(NlSock& s, std::string_view host_name, std::string_view peer_name, int peer_netns_fd, int mtu,
-                   const std::optional<Mac>& peer_mac) {
+                   const std::optional<Mac>& peer_mac, int master) {
   std::string hn(host_name), pn(peer_name);
   ifinfomsg ifi{};
   NlMsg m = nl_new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifi);
   nl_msg* p = m.get();
   bool ok = p && put_ok(nla_put_string(p, IFLA_IFNAME, hn.c_str()));
   if (ok && mtu > 0) ok = put_ok(nla_put_u32(p, IFLA_MTU, static_cast<uint32_t>(mtu)));
+  if (ok && master > 0) ok = put_ok(nla_put_u32(p, IFLA_MASTER, static_cast<uint32_t>(master)));
   nlattr* li = ok ? nla_nest_start(p, IFLA_LINKINFO) : nullptr;
   ok = li && put_ok(nla_put_string(p, IFLA_INFO_KIND, "veth"));
   nlattr* data = ok ? nla_nest_start(p, IFLA_INFO_DATA) : nullptr;

@@ -89,9 +89,10 @@ Result<std::vector<LinkInfo>> link_list(NlSock& s);
 // Creates a bridge (EEXIST in Error.sys when the name is taken). A fixed MAC keeps the
 // bridge's address from following its ports as they come and go.
 Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filtering, const std::optional<Mac>& mac);
-// Creates a veth pair: `host_name` here, `peer_name` directly inside the netns `peer_netns_fd`.
+// Creates a veth pair: `host_name` here (a port of `master` from birth when it is not 0),
+// `peer_name` directly inside the netns `peer_netns_fd`.
 Status veth_create(NlSock& s, std::string_view host_name, std::string_view peer_name, int peer_netns_fd, int mtu,
-                   const std::optional<Mac>& peer_mac);
+                   const std::optional<Mac>& peer_mac, int master = 0);
 // Creates a link of a kind without options ("wireguard", "dummy"); EEXIST in Error.sys.
 Status link_create(NlSock& s, std::string_view name, std::string_view kind, int mtu);
 Status link_delete(NlSock& s, int index);

@@ -1,10 +1,10 @@
 #include "libnet/netlink/netns.h"
 
 #include <fcntl.h>
-#include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
+#include <sys/ioctl.h>
 
 #include <cstdlib>
 
@@ -13,12 +13,14 @@ namespace zl::net {
 Result<NetNs> NetNs::open(const std::string& path) {
   NetNs ns;
   ns.path_ = path;
-  ns.fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO at the path must be refused, not waited on.
+  ns.fd_.reset(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!ns.fd_) return Error::from_errno(errno, "open netns " + path);
-  struct statfs sfs {};
-  if (::fstatfs(ns.fd_.get(), &sfs) != 0) return Error::from_errno(errno, "statfs netns " + path);
-  if (static_cast<unsigned long>(sfs.f_type) != NSFS_MAGIC && static_cast<unsigned long>(sfs.f_type) != PROC_SUPER_MAGIC) {
-    return Error::from_errno(EINVAL, "netns " + path + " is not a network namespace");
+  // Only an nsfs file answers NS_GET_NSTYPE, and only a network namespace says CLONE_NEWNET:
+  // a regular file, /dev/null or a mount namespace is refused here, not at setns().
+  int type = ::ioctl(ns.fd_.get(), NS_GET_NSTYPE);
+  if (type != CLONE_NEWNET) {
+    return Error::from_errno(EINVAL, "netns " + path + (type < 0 ? " is not a namespace" : " is another kind of namespace"));
   }
   struct stat st {};
   if (::fstat(ns.fd_.get(), &st) != 0) return Error::from_errno(errno, "stat netns " + path);

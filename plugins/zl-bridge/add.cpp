@@ -207,19 +207,12 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   const std::string& ifname = ctx.env.ifname;
   const std::string host_name = host_veth_name(ctx.env.container_id, ifname);
 
-  auto ns = net::NetNs::open(ctx.env.netns);
-  if (!ns && ns.error().sys == ENOENT) return fail(cni::kErrUnknownContainer, "netns " + ctx.env.netns + " does not exist");
-  if (!ns) return std::move(ns).error();
+  auto opened = open_pod(ctx);
+  if (!opened) return std::move(opened).error();
+  const net::NetNs* ns = &opened->ns;
+  NlSock& pod = opened->sock;
   auto host = NlSock::open();
   if (!host) return std::move(host).error();
-  Result<NlSock> pod_sock = Error{};
-  {
-    auto in = net::NetNsGuard::enter(*ns);
-    if (!in) return std::move(in).error();
-    pod_sock = NlSock::open();
-  }
-  if (!pod_sock) return std::move(pod_sock).error();
-  NlSock& pod = *pod_sock;
 
   auto existing = net::link_by_name(pod, ifname);
   if (!existing) return std::move(existing).error();
@@ -227,51 +220,47 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
     return fail(cni::kErrInternal, "interface \"" + ifname + "\" already exists in netns " + ctx.env.netns);
   }
 
-  // Rollback, whatever step failed: the veth (taking the pod end with it), the IPAM
-  // allocation, then under the network lock the rules and the bridge if this ADD left them
-  // without any pod.
-  struct {
-    bool veth = false, ipam = false, rules = false, bridge = false;
-  } done;
+  // Rollback: each step that succeeds registers its undo; a failure runs them in reverse.
   Undo undo;
-  undo.add([&] {
-    if (done.veth) {
-      if (auto l = net::link_by_name(*host, host_name); l && *l) (void)net::link_delete(*host, (*l)->index);
-    }
-    if (done.ipam) (void)cni::ipam_run(ctx, "DEL");
-    if (!done.rules && !done.bridge) return;
+  Result<net::LinkInfo> br = Error{};
+  {
+    // Under the lock so that a failing ADD's rollback cannot remove the bridge between our
+    // lookup and our port joining it. (The lock is released before any undo runs: it is
+    // declared in this scope, after `undo`.)
     auto lock = lock_network();
-    if (!lock) return;
-    if (done.rules) (void)drop_rules_if_unused(*host, c);
-    if (done.bridge) (void)remove_bridge_if_unused(*host, c);
-  });
-
-  auto created = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac);
-  if (!created && created.error().sys == EEXIST) {
-    // A host end left by a crashed ADD of the same attachment is stale: replace it.
-    if (auto stale = net::link_by_name(*host, host_name); stale && *stale) {
-      (void)net::link_delete(*host, (*stale)->index);
-      created = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac);
+    if (!lock) return std::move(lock).error();
+    bool created_bridge = false;
+    br = ensure_bridge(*host, c, created_bridge);
+    if (!br) return std::move(br).error();
+    // Last to run: whatever this ADD leaves without pods goes — the network's rules, and the
+    // bridge if this ADD created it.
+    undo.add([&, created_bridge] {
+      auto relock = lock_network();
+      if (!relock) return;
+      (void)drop_rules_if_unused(*host, c);
+      if (created_bridge) (void)remove_bridge_if_unused(*host, c);
+    });
+    // A port of the bridge from birth: a kill before the alias is set still leaves a link that
+    // GC recognises (by its derived name, on this network's bridge).
+    auto created = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac, br->index);
+    if (!created && created.error().sys == EEXIST) {
+      // A host end left by a crashed ADD of the same attachment is stale: replace it.
+      if (auto stale = net::link_by_name(*host, host_name); stale && *stale) {
+        (void)net::link_delete(*host, (*stale)->index);
+        created = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac, br->index);
+      }
     }
+    if (!created) return std::move(created).error().wrap("attach to " + c.bridge);
   }
-  if (!created) return std::move(created).error();
-  done.veth = true;
+  undo.add([&] {  // deleting the host end takes the pod end with it
+    if (auto l = net::link_by_name(*host, host_name); l && *l) (void)net::link_delete(*host, (*l)->index);
+  });
   auto hv = net::link_by_name(*host, host_name);
   if (!hv || !*hv) return hv ? Error::from_errno(ENODEV, "veth " + host_name + " vanished") : std::move(hv).error();
   auto cv = net::link_by_name(pod, ifname);
   if (!cv || !*cv) return cv ? Error::from_errno(ENODEV, ifname + " missing in " + ctx.env.netns) : std::move(cv).error();
-
-  Result<net::LinkInfo> br = Error{};
-  {
-    // Under the lock so that a failing ADD's rollback cannot remove the bridge between
-    // our lookup and our port joining it.
-    auto lock = lock_network();
-    if (!lock) return std::move(lock).error();
-    br = ensure_bridge(*host, c, done.bridge);
-    if (!br) return std::move(br).error();
-    net::LinkChange ch{.up = true, .master = br->index, .alias = host_veth_alias(c.network, ctx.env.container_id, ifname)};
-    if (auto s = net::link_change(*host, (*hv)->index, ch); !s) return std::move(s).error().wrap("attach " + host_name + " to " + c.bridge);
-  }
+  net::LinkChange ch{.up = true, .alias = host_veth_alias(c.network, ctx.env.container_id, ifname)};
+  if (auto s = net::link_change(*host, (*hv)->index, ch); !s) return std::move(s).error().wrap("set up " + host_name);
   if (c.hairpin || c.port_isolation) {
     if (auto s = net::bridge_port_set(*host, (*hv)->index, c.hairpin, c.port_isolation); !s) return std::move(s).error();
   }
@@ -281,7 +270,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
 
   auto ipam = cni::ipam_add(ctx);
   if (!ipam) return std::move(ipam).error();
-  done.ipam = true;
+  undo.add([&] { (void)cni::ipam_run(ctx, "DEL"); });
   if (ipam->ips.empty()) return fail(cni::kErrInvalidConfig, "ipam " + ctx.conf.ipam_type + " returned no addresses");
 
   const std::vector<cni::Route> routes = pod_routes(c, *ipam);
@@ -306,7 +295,6 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
     auto fw = net::open_firewall(c.firewall);
     if (!fw) return std::move(fw).error();
     net::NetworkRules rules{c.network, c.bridge, subnets, c.masq_exclude, c.ip_masq};
-    done.rules = true;
     if (auto s = (*fw)->ensure(rules); !s) return std::move(s).error();
   }
 

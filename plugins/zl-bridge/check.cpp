@@ -37,16 +37,9 @@ Status cmd_check(const cni::Context& ctx) {
   if ((*hv)->master != (*br)->index) return fail(kErrCheckMismatch, "host veth " + host_name + " is not a port of " + c.bridge);
   if (!(*hv)->up()) return fail(kErrCheckMismatch, "host veth " + host_name + " is down");
 
-  auto ns = net::NetNs::open(ctx.env.netns);
-  if (!ns && ns.error().sys == ENOENT) return fail(cni::kErrUnknownContainer, "netns " + ctx.env.netns + " does not exist");
-  if (!ns) return std::move(ns).error();
-  Result<net::NlSock> pod_sock = Error{};
-  {
-    auto in = net::NetNsGuard::enter(*ns);
-    if (!in) return std::move(in).error();
-    pod_sock = net::NlSock::open();
-  }
-  if (!pod_sock) return std::move(pod_sock).error();
+  auto pod = open_pod(ctx);
+  if (!pod) return std::move(pod).error();
+  net::NlSock* pod_sock = &pod->sock;
   auto cv = net::link_by_name(*pod_sock, ifname);
   if (!cv) return std::move(cv).error();
   if (!*cv) return fail(kErrCheckMismatch, "interface " + ifname + " does not exist in " + ctx.env.netns);

@@ -8,17 +8,16 @@ namespace zl::bridge {
 using cni::fail;
 using cni::kErrInvalidConfig;
 
-std::string host_veth_name(std::string_view container_id, std::string_view ifname) {
-  std::string key(container_id);
-  key += '/';
-  key += ifname;
-  return "zl" + net::stable_hash_hex(key, 12);
-}
-
 std::string alias_prefix(std::string_view network) { return "zl-cni:" + std::string(network) + ":"; }
 
 std::string host_veth_alias(std::string_view network, std::string_view container_id, std::string_view ifname) {
-  return alias_prefix(network) + std::string(container_id) + ":" + std::string(ifname);
+  // The kernel keeps at most 255 bytes (IFALIASZ - 1): a long container ID is cut, which only
+  // shortens what operators see — GC matches links by their derived names, not by alias.
+  constexpr size_t kMax = 255;
+  std::string alias = alias_prefix(network) + std::string(container_id) + ":" + std::string(ifname);
+  if (alias.size() <= kMax) return alias;
+  std::string tail = "...:" + std::string(ifname);
+  return alias.substr(0, kMax - tail.size()) + tail;
 }
 
 static Result<bool> flag(const cni::JVal& root, const char* key) {
@@ -35,7 +34,7 @@ Result<Config> parse_config(const cni::Context& ctx) {
 
   auto br = cni::get_string(root, "bridge", "bridge");
   if (!br) return std::move(br).error();
-  c.bridge = br->value_or("zl-" + net::stable_hash_hex(conf.name, 12));
+  c.bridge = br->value_or(net::bridge_name(conf.name));
   if (auto s = cni::validate_ifname(c.bridge); !s) {
     return fail(kErrInvalidConfig, "bridge: " + s.error().msg);
   }

@@ -8,6 +8,7 @@
 #include "libcni/skel.h"
 #include "libnet/firewall/firewall.h"
 #include "libnet/core/ip.h"
+#include "libnet/core/names.h"
 #include "libnet/netlink/netlink.h"
 
 namespace zl::bridge {
@@ -28,9 +29,9 @@ struct Config {
 // Parses and validates; code 7 naming the bad value.
 Result<Config> parse_config(const cni::Context& ctx);
 
-// The host end of the veth for (containerID, ifname): "zl" + 12 hex, stable, ≤ 15 bytes.
-std::string host_veth_name(std::string_view container_id, std::string_view ifname);
-// IFLA_IFALIAS on host veths: marks ours and names the attachment (for GC).
+using net::host_veth_name;
+using net::is_host_veth_name;
+// IFLA_IFALIAS on host veths: marks ours for `network` and names the attachment (≤ 255 bytes).
 std::string host_veth_alias(std::string_view network, std::string_view container_id, std::string_view ifname);
 std::string alias_prefix(std::string_view network);
 

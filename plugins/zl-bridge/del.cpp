@@ -26,7 +26,11 @@ Result<std::vector<net::LinkInfo>> network_ports(NlSock& host, const Config& c) 
   if (!links) return std::move(links).error();
   const std::string prefix = alias_prefix(c.network);
   for (auto& l : *links) {
-    if (l.master == (*br)->index && l.alias.starts_with(prefix)) out.push_back(std::move(l));
+    if (l.master != (*br)->index) continue;
+    // Labelled for this network, or one of ours an ADD killed before it could label it.
+    if (l.alias.starts_with(prefix) || (l.alias.empty() && l.kind == "veth" && is_host_veth_name(l.name))) {
+      out.push_back(std::move(l));
+    }
   }
   return out;
 }
@@ -82,12 +86,13 @@ Status cmd_gc(const cni::Context& ctx) {
   auto host = NlSock::open();
   if (!host) return std::move(host).error();
   std::vector<std::string> valid;
-  for (const auto& a : ctx.conf.valid_attachments) valid.push_back(host_veth_alias(c.network, a.container_id, a.ifname));
+  for (const auto& a : ctx.conf.valid_attachments) valid.push_back(host_veth_name(a.container_id, a.ifname));
+  std::sort(valid.begin(), valid.end());
   auto ports = network_ports(*host, c);
   if (!ports) return std::move(ports).error();
   for (const auto& p : *ports) {
-    if (std::find(valid.begin(), valid.end(), p.alias) != valid.end()) continue;
-    net::log("gc: removing " + p.name + " (" + p.alias + ")");
+    if (std::binary_search(valid.begin(), valid.end(), p.name)) continue;
+    net::log("gc: removing " + p.name + " (" + (p.alias.empty() ? "unlabelled" : p.alias) + ")");
     if (auto s = net::link_delete(*host, p.index); !s && s.error().sys != ENODEV) return s;
   }
   if (auto s = cni::ipam_run(ctx, "GC"); !s) return s;

@@ -11,6 +11,30 @@ using cni::fail;
 using cni::JVal;
 using cni::kErrInvalidConfig;
 
+// Address blocks that can never be a pod network: the kernel treats them specially (or
+// they mean "any"), so a pod given one would break, or break the host. Null when usable.
+const char* unusable_for_pods(const net::IpNet& subnet) {
+  static const struct {
+    const char* prefix;
+    const char* why;
+  } kSpecial[] = {
+      {"0.0.0.0/8", "overlaps 0.0.0.0/8 (\"this network\")"},
+      {"127.0.0.0/8", "overlaps 127.0.0.0/8 (loopback)"},
+      {"169.254.0.0/16", "overlaps 169.254.0.0/16 (link-local)"},
+      {"224.0.0.0/4", "overlaps 224.0.0.0/4 (multicast)"},
+      {"255.255.255.255/32", "holds 255.255.255.255 (broadcast)"},
+      {"::/128", "holds :: (the unspecified address)"},
+      {"::1/128", "holds ::1 (loopback)"},
+      {"::ffff:0:0/96", "overlaps ::ffff:0:0/96 (IPv4-mapped)"},
+      {"fe80::/10", "overlaps fe80::/10 (link-local)"},
+      {"ff00::/8", "overlaps ff00::/8 (multicast)"},
+  };
+  for (const auto& s : kSpecial) {
+    if (subnet.overlaps(*net::IpNet::parse(s.prefix))) return s.why;
+  }
+  return nullptr;
+}
+
 Result<Range> parse_range(const JVal& v, const std::string& path) {
   if (!v.IsObject()) return fail(kErrInvalidConfig, path + ": expected an object, got " + cni::json_snippet(v));
   auto subnet_s = cni::get_string(v, "subnet", path + ".subnet");
@@ -23,6 +47,7 @@ Result<Range> parse_range(const JVal& v, const std::string& path) {
   const bool v4 = r.subnet.addr.is_v4();
   const std::string q = path + ".subnet " + **subnet_s;
   if (r.subnet.host_bits() == 0) return fail(kErrInvalidConfig, q + ": a /" + std::to_string(r.subnet.len) + " has no usable addresses");
+  if (const char* why = unusable_for_pods(r.subnet)) return fail(kErrInvalidConfig, q + ": " + why);
   if (v4 && r.subnet.host_bits() < 2) return fail(kErrInvalidConfig, q + ": too small (needs /30 or larger)");
 
   net::IpAddr first = r.subnet.network().add(1);

@@ -178,12 +178,18 @@ std::string serialize_state(const State& s) {
 
 static std::string state_path(const Config& c) { return c.data_dir + "/" + c.network + ".json"; }
 
+// The state store could not be used (not its contents: those are code 6): an I/O error.
+static Error io_error(Error e) {
+  e.code = cni::kErrIo;
+  return std::move(e).wrap("zl-ipam state");
+}
+
 static Result<State> load(const std::string& path) {
   // Ours alone: never through a symlink, never a FIFO or device (which would block or never end).
   auto text = net::read_file(path, {.follow_symlink = false});
   if (!text) {
     if (text.error().sys == ENOENT) return State{};
-    return std::move(text).error();
+    return io_error(std::move(text).error());
   }
   return parse_state(*text, path);
 }
@@ -191,7 +197,7 @@ static Result<State> load(const std::string& path) {
 Result<Store> Store::open(const Config& config) {
   Store st;
   auto lock = net::DirLock::acquire(config.data_dir);
-  if (!lock) return std::move(lock).error();
+  if (!lock) return io_error(std::move(lock).error());
   st.lock_ = std::move(*lock);
   st.path_ = state_path(config);
   net::remove_stale_temps(st.path_);  // of writers killed mid-commit; the lock is ours
@@ -203,6 +209,9 @@ Result<Store> Store::open(const Config& config) {
 
 Result<State> Store::peek(const Config& config) { return load(state_path(config)); }
 
-Status Store::commit() { return net::write_file_atomic(path_, serialize_state(state_), 0600); }
+Status Store::commit() {
+  if (auto s = net::write_file_atomic(path_, serialize_state(state_), 0600); !s) return io_error(std::move(s).error());
+  return {};
+}
 
 }  // namespace zl::ipam

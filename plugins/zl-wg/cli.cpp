@@ -53,7 +53,7 @@ Result<Loaded> load_conflist(const std::string& path) {
     if (!type || !*type) continue;
     if (**type == "zl-bridge") {
       auto br = cni::get_string(p, "bridge", "bridge");
-      out.bridge = br && *br ? **br : "zl-" + net::stable_hash_hex(**name, 12);
+      out.bridge = br && *br ? **br : net::bridge_name(**name);
     }
     if (**type != "zl-wg") continue;
     rapidjson::Document one;

@@ -131,7 +131,7 @@ Result<Config> parse_config(const cni::NetConf& conf) {
   c.network = conf.name;
   auto ifn = cni::get_string(root, "interface", "interface");
   if (!ifn) return std::move(ifn).error();
-  c.ifname = ifn->value_or("zl-wg-" + net::stable_hash_hex(conf.name, 8));
+  c.ifname = ifn->value_or(net::wg_device_name(conf.name));
   if (auto s = cni::validate_ifname(c.ifname); !s) return fail(kErrInvalidConfig, "interface: " + s.error().msg);
 
   auto port = cni::get_int(root, "listenPort", "listenPort", 1, 65535);

@@ -115,7 +115,7 @@ seen() {
 save4() { in_node iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; }
 save6() { in_node ip6tables-legacy-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'; }
 count() { grep -cE -- "$1" || true; } # count REGEX <input
-H='[0-9a-f]{8}'
+H=$("$BUILD/zl-names" hash "$NET")
 
 check_legacy_rules() { # LABEL: exactly one copy of every rule of "${SRC[@]}" + br-fw
   local l=$1 s4 s6
@@ -312,6 +312,38 @@ fw remove --backend auto --network "$NET"
 expect_eq "auto: remove clears both" "$(zl_legacy_lines)/$(zl_nft_lines)" 0/0
 check "auto, both in use: removed: dropped (v4)" not reach 4 192.0.2.2
 expect_eq "auto: absent" "$(fw present --backend auto --network "$NET")" no
+
+# ============================================================================================
+echo "# network names never share rules"
+# These two names collide in the 32-bit FNV-1a the names once used: each now gets its own.
+A=net-948199 B=net-1123634
+for be in iptables nftables; do
+  fw ensure --backend "$be" --network "$A" --bridge br-fw --source 10.99.0.0/24
+  fw ensure --backend "$be" --network "$B" --bridge br-fw --source 10.98.0.0/24
+  fw remove --backend "$be" --network "$B"
+  expect_eq "$be: removing $B leaves $A's rules" "$(fw present --backend "$be" --network "$A")" yes
+  expect_eq "$be: $B is gone" "$(fw present --backend "$be" --network "$B")" no
+  fw remove --backend "$be" --network "$A"
+done
+# A real 64-bit clash, staged: $A's table and chain already hold rules of another network.
+HA=$("$BUILD/zl-names" hash "$A")
+in_node nft "add table inet zl-$HA; add chain inet zl-$HA forward { type filter hook forward priority filter; }"
+in_node nft "add rule inet zl-$HA forward iifname \"br-x\" accept comment \"zl-cni other forward\""
+if out=$(fw ensure --backend nftables --network "$A" --bridge br-fw 2>&1); then out="succeeded"; fi
+expect_eq "nftables: a table holding another network's rules is a clash, named" \
+  "$(count 'zl-cni other forward.*share a hash' <<<"$out")" 1
+fw remove --backend nftables --network "$A"
+expect_eq "nftables: remove leaves the other network's table" "$(in_node nft list tables | count "^table inet zl-$HA\$")" 1
+in_node nft delete table inet "zl-$HA"
+in_node iptables-legacy -N "ZL-FWD-$HA"
+in_node iptables-legacy -A "ZL-FWD-$HA" -i br-x -m comment --comment "zl-cni other forward" -j ACCEPT
+if out=$(fw ensure --backend iptables --network "$A" --bridge br-fw 2>&1); then out="succeeded"; fi
+expect_eq "iptables: a chain holding another network's rules is a clash, named" \
+  "$(count 'zl-cni other forward.*share a hash' <<<"$out")" 1
+fw remove --backend iptables --network "$A"
+expect_eq "iptables: remove leaves the other network's chain" "$(save4 | count "^:ZL-FWD-$HA")" 1
+in_node iptables-legacy -F "ZL-FWD-$HA"
+in_node iptables-legacy -X "ZL-FWD-$HA"
 
 if out=$(fw ensure --backend nftables --network "$NET" --bridge 'a/b' 2>&1); then out="succeeded"; fi
 expect_eq "a bad bridge name is refused, quoted" "$(count 'bridge "a/b": not a valid interface name' <<<"$out")" 1

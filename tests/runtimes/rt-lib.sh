@@ -9,15 +9,6 @@
 # rt_unused_subnet CIDR: the host has no route into CIDR (so a suite may take it).
 rt_unused_subnet() { ! ip -4 route show to match "${1%/*}" | grep -qv '^default'; }
 
-# rt_fnv NAME: the network hash zl-cni puts in its chain and table names (FNV-1a, 32 bits).
-rt_fnv() {
-  local s=$1 h=2166136261 i c
-  for ((i = 0; i < ${#s}; i++)); do
-    printf -v c '%d' "'${s:i:1}"
-    h=$(((h ^ c) * 16777619 & 0xffffffff))
-  done
-  printf '%08x' "$h"
-}
 
 # rt_rootfs DIR: a busybox-static root filesystem (every applet linked in /bin).
 rt_rootfs() {
@@ -101,7 +92,7 @@ rt_veths() {
 # commented "zl-cni NET …", in nftables (iptables-nft included) and legacy xtables.
 rt_rules() {
   local h
-  h=$(rt_fnv "$1")
+  h=$("$BUILD/zl-names" hash "$1")
   {
     nft list ruleset 2>/dev/null || true
     iptables-legacy-save 2>/dev/null || true

@@ -224,3 +224,24 @@ TEST_CASE("requested_ips: bad entries name their source") {
   auto args = test::netconf(R"({"subnet":"10.0.0.0/24"})", R"("args":{"cni":{"ips":["gateway"]}})");
   CHECK_FAILS(requested_ips(args, ""), cni::kErrInvalidConfig, "args.cni.ips \"gateway\": not an IP address");
 }
+
+TEST_CASE("ipam config: blocks that cannot be pod networks are code 7 naming them") {
+  const std::pair<const char*, const char*> bad[] = {
+      {"127.0.0.0/24", "loopback"},      {"127.0.0.0/8", "loopback"},        {"0.0.0.0/0", "this network"},
+      {"0.0.0.0/8", "this network"},     {"169.254.1.0/24", "link-local"},   {"224.1.0.0/16", "multicast"},
+      {"239.0.0.0/8", "multicast"},      {"255.255.255.252/30", "broadcast"}, {"::/64", "unspecified"},
+      {"::/0", "unspecified"},           {"fe80::/64", "link-local"},        {"ff02::/64", "multicast"},
+      {"::ffff:10.0.0.0/120", "IPv4-mapped"},
+  };
+  for (const auto& [subnet, why] : bad) {
+    CAPTURE(subnet);
+    CHECK_FAILS(ipam_config(std::string(R"({"subnet":")") + subnet + R"("})"), cni::kErrInvalidConfig,
+                std::string("subnet ") + subnet + ": ");
+    CHECK_FAILS(ipam_config(std::string(R"({"ranges":[[{"subnet":"10.1.0.0/24"}],[{"subnet":")") + subnet + R"("}]]})"),
+                cni::kErrInvalidConfig, why);
+  }
+  for (const char* good : {"10.244.0.0/16", "100.64.0.0/10", "240.0.0.0/8", "fd00::/64", "2001:db8::/64", "192.0.2.0/24"}) {
+    CAPTURE(good);
+    CHECK(ipam_config(std::string(R"({"subnet":")") + good + R"("})").ok());
+  }
+}
