@@ -1,5 +1,7 @@
 #include "libcni/conf.h"
 
+#include <algorithm>
+
 #include "libcni/env.h"
 #include "libcni/errors.h"
 #include "libcni/version.h"
@@ -103,6 +105,25 @@ Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
     }
   }
   return c;
+}
+
+std::vector<net::IpNet> ipam_subnets(const NetConf& c) {
+  std::vector<net::IpNet> out;
+  if (!c.ipam) return out;
+  auto add = [&](const JVal& range) {
+    const JVal* s = member(range, "subnet");
+    if (!s || !s->IsString()) return;  // the IPAM plugin itself reports bad ranges
+    auto n = net::IpNet::parse(std::string_view(s->GetString(), s->GetStringLength()));
+    if (n && std::find(out.begin(), out.end(), n->masked()) == out.end()) out.push_back(n->masked());
+  };
+  add(*c.ipam);
+  if (const JVal* sets = member(*c.ipam, "ranges"); sets && sets->IsArray()) {
+    for (const auto& set : sets->GetArray()) {
+      if (!set.IsArray()) continue;
+      for (const auto& r : set.GetArray()) add(r);
+    }
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> args_cni_strings(const NetConf& c, std::string_view key) {

@@ -36,6 +36,12 @@ struct NetConf {
 // `command` decides what is required: GC wants the valid-attachments list.
 Result<NetConf> parse_netconf(std::string raw, bool for_gc = false);
 
+// The subnets an IPAM configuration in host-local's range syntax hands addresses from
+// (ipam.ranges[][].subnet, ipam.subnet), masked, without duplicates; [] for any other IPAM.
+// What a main plugin needs to know of the whole network (its masquerade sources), not just
+// of one pod's addresses.
+std::vector<net::IpNet> ipam_subnets(const NetConf& c);
+
 // Strings from args.cni.<key> (e.g. "ips") — [] when absent, code 7 when not a list of strings.
 Result<std::vector<std::string>> args_cni_strings(const NetConf& c, std::string_view key);
 // Strings from runtimeConfig.<key> — same rules.

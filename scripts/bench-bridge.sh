@@ -77,7 +77,6 @@ NETNS=()
 cleanup() {
   local n
   for n in "${NETNS[@]}"; do
-    rm -f /var/lib/zl-cni/bridge/*-"$(stat -L -c %i "/var/run/netns/$n" 2>/dev/null || echo none)".lock
     ip netns del "$n" 2>/dev/null || true
   done
   rm -rf "$T"

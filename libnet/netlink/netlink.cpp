@@ -324,7 +324,8 @@ NlMsg link_change_message(int index, const LinkChange& c) {
   if (ok && c.master) ok = put_ok(nla_put_u32(p, IFLA_MASTER, static_cast<uint32_t>(*c.master)));
   if (ok && c.mtu) ok = put_ok(nla_put_u32(p, IFLA_MTU, static_cast<uint32_t>(*c.mtu)));
   if (ok && c.mac) ok = put_ok(nla_put(p, IFLA_ADDRESS, 6, c.mac->data()));
-  if (ok && c.alias) ok = put_ok(nla_put_string(p, IFLA_IFALIAS, c.alias->c_str()));
+  // Without the NUL, as iproute2 sends it: the kernel's limit (255 bytes) counts it otherwise.
+  if (ok && c.alias) ok = put_ok(nla_put(p, IFLA_IFALIAS, static_cast<int>(c.alias->size()), c.alias->data()));
   if (!ok) m.reset();
   return m;
 }

@@ -294,7 +294,12 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
     if (!lock) return std::move(lock).error();
     auto fw = net::open_firewall(c.firewall);
     if (!fw) return std::move(fw).error();
-    net::NetworkRules rules{c.network, c.bridge, subnets, c.masq_exclude, c.ip_masq};
+    // The network's subnets, not just this pod's: with two subnets in a range set, every ADD
+    // must describe both, or each would rewrite the rules for its own alone.
+    std::vector<IpNet> sources = cni::ipam_subnets(ctx.conf);
+    for (const auto& n : subnets)
+      if (std::find(sources.begin(), sources.end(), n) == sources.end()) sources.push_back(n);
+    net::NetworkRules rules{c.network, c.bridge, sources, c.masq_exclude, c.ip_masq};
     if (auto s = (*fw)->ensure(rules); !s) return std::move(s).error();
   }
 

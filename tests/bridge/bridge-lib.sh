@@ -16,13 +16,9 @@ NODE=zlbn$UNIQ
 mkdir -p "$T/san"
 export ASAN_OPTIONS=log_path=$T/san/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 export UBSAN_OPTIONS=log_path=$T/san/ubsan:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
-LOCKDIR=/var/lib/zl-cni/bridge
 
-# node_add: the node netns $NODE; lock files of this run's networks are removed at exit.
-node_add() {
-  netns_add "$NODE"
-  on_exit "rm -f $LOCKDIR/*$UNIQ*.lock"
-}
+# node_add: the node netns $NODE.
+node_add() { netns_add "$NODE"; }
 # pod_add NAME…: pod netns, removed at exit.
 pod_add() {
   local p

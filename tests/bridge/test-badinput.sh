@@ -6,7 +6,8 @@
 # malformed masqExclude CIDRs, a bad MAC (CNI_ARGS MAC= is code 4; runtimeConfig.mac and
 # args.cni.mac code 7), wrong JSON types, an unknown firewallBackend, missing ipam,
 # macspoofchk (code 2), a bridge name taken by a non-bridge link, a netns that does not
-# exist, a bad CNI_IFNAME, malformed JSON.
+# exist (3), a CNI_NETNS that is no network namespace (a file, /dev/null, a mount namespace,
+# a FIFO, a directory: 4), a bad CNI_IFNAME, malformed JSON.
 #
 #   node netns $NODE (a veth "zlbusy0" in it), pod $pod with only lo
 # shellcheck source-path=SCRIPTDIR
@@ -62,6 +63,13 @@ bad "isGateway not a bool" 7 'isGateway' "$(with '.isGateway = "yes"')"
 bad "firewallBackend unknown" 7 '"pf"' "$(with '.firewallBackend = "pf"')"
 bad "macspoofchk unsupported" 2 'macspoofchk' "$(with '.macspoofchk = true')"
 bad "netns that does not exist" 3 "/var/run/netns/zlnone$UNIQ" "$conf" CNI_NETNS="/var/run/netns/zlnone$UNIQ"
+: >"$T/regular"
+mkfifo "$T/fifo"
+bad "CNI_NETNS a regular file" 4 "CNI_NETNS: netns $T/regular is not a namespace" "$conf" CNI_NETNS="$T/regular"
+bad "CNI_NETNS /dev/null" 4 "/dev/null is not a namespace" "$conf" CNI_NETNS=/dev/null
+bad "CNI_NETNS a mount namespace" 4 "/proc/self/ns/mnt is another kind of namespace" "$conf" CNI_NETNS=/proc/self/ns/mnt
+bad "CNI_NETNS a FIFO (refused, not waited on)" 4 "$T/fifo is not a namespace" "$conf" CNI_NETNS="$T/fifo"
+bad "CNI_NETNS a directory" 4 "CNI_NETNS" "$conf" CNI_NETNS=/var/run/netns
 bad "CNI_IFNAME too long" 4 'eth0123456789abcdef' "$conf" CNI_IFNAME=eth0123456789abcdef
 bad "CNI_IFNAME with a slash" 4 'a/b' "$conf" CNI_IFNAME=a/b
 bad "malformed JSON" 6 '.' '{"cniVersion": "1.1.0", "name": '

@@ -91,6 +91,34 @@ check "the foreign port still stays" node_has_link zlforeign
 expect_clean "after GC of everything" "$net"
 ip -n "$NODE" link del zlforeign
 
+echo "== GC: what a killed ADD can leave"
+# A SIGKILL right after the veth is created leaves a port with our derived name but no alias
+# yet: GC must collect it. One of a valid attachment, unlabelled too, stays.
+br_ok "ADD g1" ADD "$conf11" cg1 "$(p g1)"
+dead=$("$BUILD/zl-names" veth ckilled eth0)
+live=$("$BUILD/zl-names" veth cg2 eth0)
+for v in "$dead" "$live"; do
+  ip -n "$NODE" link add "$v" master zllc0 type veth peer name "${v}p"
+done
+br_ok "GC keeping g1 and g2" GC "$(gc_conf '[{"containerID": "cg1", "ifname": "eth0"}, {"containerID": "cg2", "ifname": "eth0"}]')" x "$(p g1)"
+check "the unlabelled veth of a dead attachment is collected" no_link "$NODE" "$dead"
+check "the unlabelled veth of a valid attachment stays" node_has_link "$live"
+ip -n "$NODE" link del "$live"
+br_ok "DEL g1" DEL "$conf11" cg1 "$(p g1)"
+expect_clean "after the killed-ADD GC" "$net"
+
+echo "== a 250-byte container ID"
+long=c$(printf 'x%.0s' $(seq 1 249))
+br_ok "ADD with a 250-byte container ID" ADD "$conf11" "$long" "$(p g2)"
+rl=$OUT
+alias=$(ip -n "$NODE" -j -d link show "$("$BUILD/zl-names" veth "$long" eth0)" | jq -r '.[0].ifalias')
+expect_eq "its veth carries a 255-byte alias naming the network" "${#alias}/${alias:0:${#net}+8}" "255/zl-cni:$net:"
+br_ok "CHECK" CHECK "$(with_prev "$rl")" "$long" "$(p g2)"
+br_ok "GC keeps it" GC "$(gc_conf "[{\"containerID\": \"$long\", \"ifname\": \"eth0\"}]")" x "$(p g2)"
+expect_eq "still there" "$(node_veths)" 1
+br_ok "DEL" DEL "$conf11" "$long" "$(p g2)"
+expect_clean "after the long ID" "$net"
+
 echo "== rollback: exhausted /30 pool"
 cx=$(br_conf "zlx$UNIQ" 1.1.0 '{"bridge": "zlx0", "isGateway": true, "ipMasq": true}' '{"subnet": "10.244.13.0/30"}')
 br_ok "ADD x1 takes the only address" ADD "$cx" cx1 "$(p x1)"

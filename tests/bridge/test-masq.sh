@@ -75,6 +75,26 @@ check "pn -> 192.0.2.2 no longer answers (nothing masquerades it)" no_ping "$pn"
 
 expect_eq "net.ipv6.conf.all.forwarding was never set" "$(ip netns exec "$NODE" sysctl -n net.ipv6.conf.all.forwarding)" 0
 
+echo "== two subnets in one range set: each ADD keeps both masqueraded"
+# 10.244.5.0/24 offers one address (rangeStart = rangeEnd), so the second pod gets 10.244.6.x.
+net3=zlm2$UNIQ
+p31=zlm2a$UNIQ p32=zlm2b$UNIQ
+pod_add "$p31" "$p32"
+conf3=$(br_conf "$net3" 1.1.0 '{"bridge": "zlm20", "isDefaultGateway": true, "ipMasq": true}' \
+  '{"ranges": [[{"subnet": "10.244.5.0/24", "rangeStart": "10.244.5.2", "rangeEnd": "10.244.5.2"},
+                {"subnet": "10.244.6.0/24"}]]}')
+masq_sources() { zl_rules_text | grep -oE 'saddr 10\.244\.[56]\.0/24 (counter packets [0-9]+ bytes [0-9]+ )?masquerade' | awk '{print $2}' | sort -u | paste -sd,; }
+zl_rules_text() { ip netns exec "$NODE" nft list table inet "$("$BUILD/zl-names" nft-table "$net3")"; }
+br_ok "ADD the first pod (10.244.5.2)" ADD "$conf3" c31 "$p31"
+expect_eq "both subnets masqueraded after the first ADD" "$(masq_sources)" "10.244.5.0/24,10.244.6.0/24"
+br_ok "ADD the second pod (10.244.6.x)" ADD "$conf3" c32 "$p32"
+expect_eq "the second pod is in the second subnet" "$(pod_ip "$p32" | cut -d. -f1-3)" "10.244.6"
+expect_eq "both subnets still masqueraded after the second ADD" "$(masq_sources)" "10.244.5.0/24,10.244.6.0/24"
+probe "the first pod is masqueraded" "$p31" 192.0.2.2 from_node4
+probe "the second pod is masqueraded" "$p32" 192.0.2.2 from_node4
+br_ok "DEL the first pod" DEL "$conf3" c31 "$p31"
+br_ok "DEL the second pod" DEL "$conf3" c32 "$p32"
+
 echo "== DEL"
 br_ok "DEL pm" DEL "$conf" cm "$pm"
 br_ok "DEL pn" DEL "$conf2" cn "$pn"

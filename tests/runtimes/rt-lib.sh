@@ -131,12 +131,6 @@ rt_del_leftovers() {
   done
 }
 
-# rt_forget_locks NET [WG_IF]: at exit, remove the lock files zl-bridge (and zl-wg) keep per
-# network (per device) under /var/lib/zl-cni, once nothing of NET is left to lock.
-rt_forget_locks() {
-  on_exit "rm -f /var/lib/zl-cni/bridge/$1.lock${2:+ /var/lib/zl-cni/wg/$2.lock}"
-}
-
 # --- a private podman (CNI backend) ----------------------------------------------------------
 
 # rt_podman_setup PLUGIN_DIR: podman reads only private files: containers.conf (CNI backend,

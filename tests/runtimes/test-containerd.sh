@@ -47,7 +47,6 @@ done
 [ -e /run/containerd ] || on_exit 'rmdir /run/containerd/s /run/containerd/fifo /run/containerd'
 
 on_exit ip link del "$br"
-rt_forget_locks "$net"
 on_exit rt_del_leftovers "$T/net.d/10-$net.conflist" "$state"
 mkdir -p "$T/net.d" "$T/ctd"
 rt_plugin_dir "$T/bin"

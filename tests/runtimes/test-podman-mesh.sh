@@ -46,7 +46,6 @@ wg_pids() { pgrep -xf "wireguard-go $wg" || true; }
 # shellcheck disable=SC2016  # expanded when the cleanup runs
 on_exit 'ip link del "$br"; ip link del "$wg"; p=$(wg_pids); [ -z "$p" ] || kill $p'
 conflist=$PM_NETD/$net.conflist
-rt_forget_locks "$net" "$wg"
 on_exit rt_del_leftovers "$conflist" "$state"
 rt_plugin_dir "$T/bin"
 rt_podman_setup "$T/bin"

@@ -38,7 +38,6 @@ fi
 
 on_exit ip link del "$br"
 conflist=$PM_NETD/$net.conflist
-rt_forget_locks "$net"
 on_exit rt_del_leftovers "$conflist" "$state"
 rt_plugin_dir "$T/bin"
 rt_podman_setup "$T/bin"
