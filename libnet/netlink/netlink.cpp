@@ -449,8 +449,8 @@ static std::optional<RouteInfo> parse_route(nlmsghdr* h) {
   auto* rtm = static_cast<rtmsg*>(nlmsg_data(h));
   nlattr* tb[RTA_MAX + 1];
   if (nlmsg_parse(h, sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return std::nullopt;
-  if (rtm->rtm_type != RTN_UNICAST && rtm->rtm_type != RTN_LOCAL) return std::nullopt;
   RouteInfo r;
+  r.type = rtm->rtm_type;
   r.table = tb[RTA_TABLE] ? static_cast<int>(nla_get_u32(tb[RTA_TABLE])) : rtm->rtm_table;
   r.scope = rtm->rtm_scope;
   r.protocol = rtm->rtm_protocol;
@@ -470,7 +470,7 @@ static std::optional<RouteInfo> parse_route(nlmsghdr* h) {
   return r;
 }
 
-Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table) {
+Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table, bool all_types) {
   std::vector<RouteInfo> out;
   auto make = [&] {
     out.clear();
@@ -482,7 +482,7 @@ Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table) {
                     [&](nlmsghdr* h) {
                       auto r = parse_route(h);
                       if (!r || (table && r->table != table)) return;
-                      if (static_cast<rtmsg*>(nlmsg_data(h))->rtm_type != RTN_UNICAST) return;
+                      if (!all_types && r->type != RTN_UNICAST) return;
                       out.push_back(*r);
                     },
                     "list routes");

@@ -127,8 +127,10 @@ struct RouteInfo {
   int oif = 0, table = 254, priority = 0, mtu = 0, advmss = 0;
   int scope = 0;    // RT_SCOPE_UNIVERSE
   int protocol = 4; // RTPROT_STATIC
+  int type = 1;     // RTN_UNICAST (read back: also RTN_BLACKHOLE, RTN_UNREACHABLE, …)
 };
-Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table = 254);
+// Routes of `table` (0: all); unicast ones only unless `all_types`.
+Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table = 254, bool all_types = false);
 // The route the kernel would use to reach `dst` (RTM_GETROUTE).
 Result<RouteInfo> route_get(NlSock& s, const IpAddr& dst);
 // Route requests, sent with NlSock::request or request_batch; replace: NLM_F_REPLACE

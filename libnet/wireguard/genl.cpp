@@ -62,7 +62,7 @@ bool put_peer_head(nl_msg* m, const Peer& p, bool continuation) {
   if (p.flags && !ok(nla_put_u32(m, WGPEER_A_FLAGS, p.flags))) return false;
   if (p.flags & WGPEER_F_REMOVE_ME) return true;
   if (p.preshared_key) {
-    if (!ok(nla_put(m, WGPEER_A_PRESHARED_KEY, kKeyLen, p.preshared_key->data()))) return false;
+    if (!ok(nla_put(m, WGPEER_A_PRESHARED_KEY, kKeyLen, p.preshared_key->bytes().data()))) return false;
   }
   if (p.endpoint && !put_sockaddr(m, *p.endpoint)) return false;
   if (!ok(nla_put_u16(m, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, p.keepalive))) return false;
@@ -215,10 +215,8 @@ Status parse_peer(const nlattr* a, Peer& p) {
         break;
       case WGPEER_A_PRESHARED_KEY: {
         if (nla_len(x) != kKeyLen) return bad("peer preshared key");
-        Key k{};
-        std::memcpy(k.data(), nla_data(x), kKeyLen);
-        if (!sodium_is_zero(k.data(), kKeyLen)) p.preshared_key = k;
-        sodium_memzero(k.data(), kKeyLen);
+        auto k = SecretKey::from_bytes(static_cast<const uint8_t*>(nla_data(x)));
+        if (!k.is_zero()) p.preshared_key = std::move(k);
         break;
       }
       case WGPEER_A_FLAGS:

@@ -43,6 +43,21 @@ SecretKey SecretKey::from(Key& k) {
   return s;
 }
 
+SecretKey SecretKey::from_bytes(const uint8_t* p) {
+  SecretKey s;
+  std::memcpy(s.k_.data(), p, kKeyLen);
+  return s;
+}
+
+SecretKey SecretKey::clone() const {
+  SecretKey s;
+  s.k_ = k_;
+  return s;
+}
+
+bool SecretKey::equals(const SecretKey& o) const { return sodium_memcmp(k_.data(), o.k_.data(), kKeyLen) == 0; }
+bool SecretKey::is_zero() const { return sodium_is_zero(k_.data(), kKeyLen) != 0; }
+
 Key SecretKey::public_key() const {
   Key pub{};
   crypto_scalarmult_curve25519_base(pub.data(), k_.data());
@@ -108,6 +123,14 @@ std::string key_to_hex(const Key& k) {
   char b[kKeyLen * 2 + 1];
   sodium_bin2hex(b, sizeof b, k.data(), kKeyLen);
   return b;
+}
+
+void append_hex(std::string& out, const Key& k) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (uint8_t b : k) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
 }
 
 Result<Key> key_from_hex(std::string_view s) {

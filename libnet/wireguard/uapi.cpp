@@ -158,19 +158,37 @@ class Userspace final : public Backend {
 }  // namespace
 
 std::string uapi_set_text(const Update& u) {
-  std::string s = "set=1\n";
-  if (u.private_key) s += "private_key=" + key_to_hex(u.private_key->bytes()) + "\n";
+  // Reserved up front: growing would leave copies of the keys in freed memory. The caller
+  // wipes the result.
+  size_t room = 256;
+  for (const auto& p : u.peers) room += 512 + 48 * p.allowed_ips.size();
+  std::string s;
+  s.reserve(room);
+  s += "set=1\n";
+  if (u.private_key) {
+    s += "private_key=";
+    append_hex(s, u.private_key->bytes());
+    s += '\n';
+  }
   if (u.listen_port) s += "listen_port=" + std::to_string(*u.listen_port) + "\n";
   if (u.fwmark) s += "fwmark=" + std::to_string(*u.fwmark) + "\n";
   if (u.replace_peers) s += "replace_peers=true\n";
   for (const auto& p : u.peers) {
-    s += "public_key=" + key_to_hex(p.public_key) + "\n";
+    s += "public_key=";
+    append_hex(s, p.public_key);
+    s += '\n';
     if (p.flags & WGPEER_F_REMOVE_ME) {
       s += "remove=true\n";
       continue;
     }
     if (p.flags & WGPEER_F_UPDATE_ONLY) s += "update_only=true\n";
-    s += "preshared_key=" + (p.preshared_key ? key_to_hex(*p.preshared_key) : std::string(64, '0')) + "\n";
+    s += "preshared_key=";
+    if (p.preshared_key) {
+      append_hex(s, p.preshared_key->bytes());
+    } else {
+      s.append(64, '0');
+    }
+    s += '\n';
     if (p.endpoint) s += "endpoint=" + p.endpoint->str() + "\n";
     s += "persistent_keepalive_interval=" + std::to_string(p.keepalive) + "\n";
     if (p.flags & WGPEER_F_REPLACE_ALLOWEDIPS) s += "replace_allowed_ips=true\n";
@@ -216,7 +234,8 @@ Result<Device> uapi_parse_get(std::string_view text) {
     } else if (k == "preshared_key") {
       auto key = key_from_hex(v);
       if (!key) return bad("preshared_key=…");
-      if (*key != Key{}) peer->preshared_key = *key;
+      auto sk = SecretKey::from(*key);
+      if (!sk.is_zero()) peer->preshared_key = std::move(sk);
     } else if (k == "endpoint") {
       peer->endpoint = parse_endpoint(v);
       if (!peer->endpoint) return bad(line);

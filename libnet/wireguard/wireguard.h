@@ -24,7 +24,7 @@ struct Endpoint {
 
 struct Peer {
   Key public_key{};
-  std::optional<Key> preshared_key;  // nullopt: none (all-zero on the wire)
+  std::optional<SecretKey> preshared_key;  // nullopt: none (all-zero on the wire)
   std::optional<Endpoint> endpoint;
   uint16_t keepalive = 0;            // persistent keepalive interval, seconds; 0 off
   std::vector<IpNet> allowed_ips;

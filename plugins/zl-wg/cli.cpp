@@ -18,7 +18,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: zl-wg pubkey <network | conflist>   print the node's public key (creates the key if absent)\n"
     "       zl-wg show [<interface>] [--json]     peers, endpoints, handshakes, transfer\n"
-    "       zl-wg sync <conflist>                reconcile the mesh from a conflist, without a pod\n";
+    "       zl-wg sync [--dry-run] <conflist>    reconcile the mesh from a conflist, without a pod\n"
+    "                                            (--dry-run: print the plan, change nothing)\n";
 
 // stdio, not iostreams: iostream's static initialisation is a measurable share of a
 // plugin exec under emulation, and this binary is also the CNI plugin.
@@ -90,7 +91,7 @@ int cmd_pubkey(const std::string& arg) {
   return 0;
 }
 
-int cmd_sync(const std::string& path) {
+int cmd_sync(const std::string& path, bool dry_run) {
   auto l = load_conflist(path);
   if (!l) return fail_msg(l.error().msg);
   auto config = parse_config(l->conf);
@@ -108,8 +109,14 @@ int cmd_sync(const std::string& path) {
       }
     }
   }
-  auto rep = reconcile(*config, prefsrc, true);
+  auto rep = reconcile(*config, prefsrc, dry_run ? Mode::kCheck : Mode::kApply);
   if (!rep) return fail_msg(rep.error().msg);
+  if (dry_run) {
+    std::string o;
+    for (const auto& line : rep->changes) o += line + "\n";
+    out(o.empty() ? config->ifname + ": in sync, nothing to do\n" : o);
+    return 0;
+  }
   out(config->ifname + " (" + rep->backend + "): peers added " + std::to_string(rep->peers_added) + ", updated " +
       std::to_string(rep->peers_updated) + ", removed " + std::to_string(rep->peers_removed) + "; routes added " +
       std::to_string(rep->routes_added) + ", removed " + std::to_string(rep->routes_removed) +
@@ -242,7 +249,8 @@ int cmd_show(const std::string& only, bool json) {
 int cli(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "pubkey" && argc == 3) return cmd_pubkey(argv[2]);
-  if (cmd == "sync" && argc == 3) return cmd_sync(argv[2]);
+  if (cmd == "sync" && argc == 3) return cmd_sync(argv[2], false);
+  if (cmd == "sync" && argc == 4 && std::string_view(argv[2]) == "--dry-run") return cmd_sync(argv[3], true);
   if (cmd == "show" && argc <= 4) {
     std::string only;
     bool json = false;

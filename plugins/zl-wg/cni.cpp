@@ -18,7 +18,7 @@ static std::vector<net::IpAddr> gateways(const cni::NetConf& conf) {
 Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   auto c = parse_config(ctx.conf);
   if (!c) return std::move(c).error();
-  auto rep = reconcile(*c, gateways(ctx.conf), true);
+  auto rep = reconcile(*c, gateways(ctx.conf), Mode::kApply);
   if (!rep) return std::move(rep).error().wrap("zl-wg " + c->ifname);
   if (rep->set_messages || rep->routes_added || rep->routes_removed) {
     net::log(c->ifname + " (" + rep->backend + "): peers +" + std::to_string(rep->peers_added) + " ~" +
@@ -35,11 +35,11 @@ Status cmd_gc(const cni::Context&) { return {}; }   // nothing per pod to leak
 Status cmd_check(const cni::Context& ctx) {
   auto c = parse_config(ctx.conf);
   if (!c) return std::move(c).error();
-  auto rep = reconcile(*c, gateways(ctx.conf), false);
+  auto rep = reconcile(*c, gateways(ctx.conf), Mode::kCheck);
   if (!rep) return std::move(rep).error();
-  if (!rep->differences.empty()) {
+  if (!rep->changes.empty()) {
     std::string m;
-    for (const auto& d : rep->differences) m += (m.empty() ? "" : "; ") + d;
+    for (const auto& d : rep->changes) m += (m.empty() ? "" : "; ") + d;
     return cni::fail(cni::kErrCheckMismatch, c->ifname + ": " + m);
   }
   return {};

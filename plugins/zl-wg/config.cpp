@@ -106,8 +106,9 @@ Result<PeerConfig> parse_peer(const JVal& v, const std::string& path) {
   if (*psk) {
     if (auto s = cni::validate_path(**psk, path + ".presharedKeyFile"); !s) return std::move(s).error();
     p.preshared_key_file = **psk;
-    auto loaded = net::load_key(p.preshared_key_file);  // validate now: mode, owner, format
+    auto loaded = net::load_key(p.preshared_key_file);  // mode, owner, format: checked here, once
     if (!loaded) return fail(kErrInvalidConfig, path + ".presharedKeyFile: " + loaded.error().msg);
+    p.preshared_key = std::move(*loaded);
   }
   return p;
 }

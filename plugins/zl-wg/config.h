@@ -21,6 +21,7 @@ struct PeerConfig {
   std::vector<net::IpNet> allowed_ips;
   uint16_t keepalive = 0;
   std::string preshared_key_file;
+  std::optional<net::SecretKey> preshared_key;  // loaded once, from preshared_key_file
 };
 
 struct Config {

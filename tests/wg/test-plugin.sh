@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # zl-wg as a CNI plugin on this host (userspace fallback; the host kernel has no WireGuard):
 # bad input → code 7 naming the value and nothing applied; a broken peersFile never
-# half-applies; prevResult passes through; DEL/GC are no-ops; CHECK and STATUS; CLI exit codes.
+# half-applies; prevResult passes through; routes of others (default route, connected subnet)
+# are never taken over or removed; peersFile trust rules and FIFO/symlink/nesting shapes; dead
+# writers' key temp files; sync --dry-run; DEL/GC are no-ops; CHECK and STATUS; CLI exit codes.
 # Topology: one "node" netns with a dummy underlay; the device is created by the plugin.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
@@ -84,6 +86,80 @@ expect_eq "ADD succeeds" "$RC" "0"
 expect_eq "route without a preferred source" "$(ip -n "$node" route show 10.70.2.0/24 | grep -c src || true)" "0"
 wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" ",$prev")"
 expect_eq "with a local gateway again, the route gets it back" "$(ip -n "$node" route show 10.70.2.0/24 | grep -o 'src [0-9.]*')" "src 10.70.1.1"
+
+echo "# routes that are not ours are never taken over, never removed"
+ip -n "$node" route add default via 192.0.2.254 dev eth0
+routes_before=$(ip -n "$node" route show | sort)
+wg_exec ADD "$(conf_for "[$(peer "$k2" 192.0.2.3:51820 0.0.0.0/0)]" ",$prev")"
+expect_cni_error "a peer claiming the default route: code 7 naming both" 7 "route 0\.0\.0\.0/0 via $ifn would replace 0\.0\.0\.0/0 via 192\.0\.2\.254 dev eth0 proto boot"
+wg_exec ADD "$(conf_for "[$(peer "$k2" 192.0.2.3:51820 10.70.1.0/24)]" ",$prev")"
+expect_cni_error "a peer claiming the node's own subnet: code 7" 7 "10\.70\.1\.0/24 dev eth1 proto kernel.*nothing changed"
+expect_eq "the node's routes are untouched" "$(ip -n "$node" route show | sort)" "$routes_before"
+expect_eq "and so is the device" "$(snapshot)" "$good"
+expect_eq "our routes are marked as ours (protocol $(jq -n 213))" \
+  "$(ip -n "$node" -j route show 10.70.2.0/24 | jq -r '.[0].protocol')" "213"
+ip -n "$node" route add 10.70.8.0/24 dev "$ifn"  # an operator's route into our device
+wg_exec ADD "$(conf_for "[]" ",$prev")"
+expect_eq "removing the peer removes its route" "$(ip -n "$node" route show 10.70.2.0/24)" ""
+expect_eq "but not the operator's route via our device" "$(ip -n "$node" route show 10.70.8.0/24 | wc -l)" "1"
+ip -n "$node" route del 10.70.8.0/24
+ip -n "$node" route del default
+wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" ",$prev")"
+expect_eq "the peer is back" "$(snapshot)" "$good"
+
+echo "# files: trust rules and hostile shapes, refused at once"
+bad_files() { # DESC PATTERN CONF
+  wg_exec ADD "$3"
+  expect_cni_error "$1" 7 "$2"
+  expect_eq "$1: device unchanged" "$(snapshot)" "$good"
+}
+withpeers=$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" ",$prev")
+chmod 666 "$T/peers.json"
+bad_files "peersFile writable by others" "peers\.json has mode 0666: must not be writable by group or others" "$withpeers"
+chmod 600 "$T/peers.json"
+chown 65534 "$T/peers.json"
+bad_files "peersFile owned by another user" "owned by uid 65534" "$withpeers"
+chown 0 "$T/peers.json"
+mv "$T/peers.json" "$T/peers.real"
+ln -s "$T/peers.real" "$T/peers.json"
+bad_files "peersFile a symlink" "peers\.json: a symlink" "$withpeers"
+rm "$T/peers.json"
+mkfifo "$T/peers.json"
+bad_files "peersFile a FIFO" "peers\.json: a FIFO, not a regular file" "$withpeers"
+rm "$T/peers.json"
+python3 -c 'print("[" * 100000 + "]" * 100000)' >"$T/peers.json"
+bad_files "peersFile nested 100 000 deep" "nested deeper than 128" "$withpeers"
+mv "$T/peers.real" "$T/peers.json"
+mkfifo "$T/fifo.key"
+bad_files "privateKeyFile a FIFO" "fifo\.key: a FIFO" "$(jq -c --arg k "$T/fifo.key" '.privateKeyFile = $k' <<<"$withpeers")"
+bad_files "presharedKeyFile a FIFO" "fifo\.key: a FIFO" \
+  "$(jq -c --arg k "$T/fifo.key" '.peers[0].presharedKeyFile = $k' <<<"$withpeers")"
+bad_files "privateKeyFile with a NUL" "privateKeyFile .*contains a NUL byte" \
+  "$(jq -c --arg k "$T/x" '.privateKeyFile = ($k + "\u0000/../../etc/shadow")' <<<"$withpeers")"
+sleep 0 &
+dead=$!
+wait "$dead"
+printf 'stale secret\n' >"$T/node.key.tmp.$dead"
+wg_exec ADD "$withpeers"
+expect_eq "ADD succeeds" "$RC" "0"
+check "a dead writer's key temp file is removed" test ! -e "$T/node.key.tmp.$dead"
+jq -c '.plugins = [.] | del(.plugins[0].cniVersion, .plugins[0].name)' <<<"$withpeers" >"$T/net.conflist"
+mkfifo "$T/fifo.conflist"
+set +e
+timeout 10 ip netns exec "$node" "$BUILD/zl-wg" sync "$T/fifo.conflist" 2>"$T/err"
+expect_eq "zl-wg sync on a FIFO fails at once (exit 1, not a hang)" "$?" "1"
+set -e
+check "and says why" grep -q 'a FIFO, not a regular file' "$T/err"
+
+echo "# zl-wg sync --dry-run prints the plan and changes nothing"
+ip netns exec "$node" wg set "$ifn" peer "$k2" allowed-ips 10.70.9.0/24
+out=$(ip netns exec "$node" "$BUILD/zl-wg" sync --dry-run "$T/net.conflist")
+check "it names the stray peer ($out)" grep -q "unexpected peer $k2" <<<"$out"
+expect_eq "the stray peer is still there" "$(snapshot | jq length)" "2"
+ip netns exec "$node" "$BUILD/zl-wg" sync "$T/net.conflist" >/dev/null
+expect_eq "a real sync removes it" "$(snapshot)" "$good"
+expect_eq "then the dry run has nothing to do" "$(ip netns exec "$node" "$BUILD/zl-wg" sync --dry-run "$T/net.conflist")" "$ifn: in sync, nothing to do"
+wg_exec ADD "$withpeers"  # the pod gateway as route source again (sync knows no bridge here)
 
 echo "# CHECK, DEL, GC, STATUS"
 conf=$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" ",$prev")
