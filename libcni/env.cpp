@@ -74,10 +74,11 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_cni_args(
     all.emplace_back(std::move(key), std::move(val));
   }
   std::vector<std::pair<std::string, std::string>> out;
-  for (auto& [k, v] : all) {
+  for (auto& kv : all) {
+    auto& [k, v] = kv;
     if (std::find(known_args.begin(), known_args.end(), k) != known_args.end()) {
       // A key given twice: the last one wins, as in the reference plugins' args loader.
-      auto same = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == k; });
+      auto same = std::find_if(out.begin(), out.end(), [&](const auto& o) { return o.first == kv.first; });
       if (same != out.end()) {
         same->second = std::move(v);
       } else {

@@ -88,8 +88,11 @@ Result<NlOutcome> nl_receive(int fd, uint32_t portid, const NlExpect& x,
       return std::move(got).error();
     }
     if (*got == 0) break;  // drained
-    int len = static_cast<int>(*got);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    // NLMSG_OK / NLMSG_NEXT spelled out with sizes, not the macros' signed lengths.
+    size_t off = 0;
+    for (const nlmsghdr* h; off + sizeof(nlmsghdr) <= *got; off += NLMSG_ALIGN(h->nlmsg_len)) {
+      h = reinterpret_cast<const nlmsghdr*>(buf.data() + off);
+      if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > *got - off) break;
       if (h->nlmsg_pid != portid) continue;
       const uint32_t idx = h->nlmsg_seq - x.first_seq;  // wraps to a huge index when below
       if (idx >= n_req || done[idx]) continue;
