@@ -152,6 +152,54 @@ bad "static IP is the gateway" 100 '10\.97\.0\.1' ADD "$conf" bad eth0 CNI_ARGS=
 bad "two static IPs in one set" 7 '10\.97\.0\.9' ADD "$conf" bad eth0 CNI_ARGS=IP=10.97.0.8,10.97.0.9
 bad "keep asks for another address" 7 '10\.97\.0\.20' ADD "$conf" keep eth0 CNI_ARGS=IP=10.97.0.20
 
+echo "== hostile shapes"
+deep=$(python3 -c 'print("[" * 1000000 + "]" * 1000000)')
+bad "a million nested arrays on stdin" 6 'nested deeper than 128 levels' ADD "$deep"
+bad "nested objects under runtimeConfig" 6 'nested deeper' ADD \
+  "$(python3 -c 'import sys; print(sys.argv[1][:-1] + ",\"runtimeConfig\":" + "{\"a\":" * 200000 + "1" + "}" * 200000 + "}")' "$conf")"
+OUT=$(printf '%s' "$deep" | CNI_COMMAND=VERSION "$BUILD/zl-ipam" 2>>"$T/stderr.all")
+expect_eq "VERSION still answers a million nested arrays" "$(jq -r .cniVersion <<<"$OUT")" "1.1.0"
+set +e
+OUT=$(head -c 70000000 /dev/zero | tr '\0' ' ' | env CNI_COMMAND=ADD CNI_CONTAINERID=big CNI_NETNS="$NETNS_PATH" \
+  CNI_IFNAME=eth0 CNI_PATH=/nonexistent "$BUILD/zl-ipam" 2>>"$T/stderr.all")
+RC=$?
+set -e
+expect_cni_error "70 MB on stdin" 6 'larger than the limit of 64 MiB'
+bad "invalid UTF-8 in the config" 6 'invalid JSON' ADD "$(printf '{"cniVersion":"1.1.0","name":"%s","ipam":{"type":"zl-ipam","subnet":"10.97.0.0/24","x":"\xc0\xaf"}}' "$net")"
+bad "a NUL in dataDir" 7 'ipam.dataDir .*contains a NUL byte' ADD \
+  "$(with_ipam "{\"subnet\": \"10.97.0.0/24\", \"dataDir\": \"$T/data\\u0000/../../etc\"}")"
+bad "a loopback subnet" 7 'subnet 127\.0\.0\.0/24: overlaps 127\.0\.0\.0/8 \(loopback\)' ADD \
+  "$(with_ipam '{"subnet": "127.0.0.0/24"}')"
+bad "a link-local v6 subnet" 7 'fe80::/64.*link-local' ADD "$(with_ipam '{"subnet": "fe80::/64"}')"
+bad "a multicast subnet" 7 '224\.1\.0\.0/24.*multicast' ADD "$(with_ipam '{"subnet": "224.1.0.0/24"}')"
+bad "an IPv4-mapped subnet" 7 'IPv4-mapped' ADD "$(with_ipam '{"subnet": "::ffff:10.0.0.0/120"}')"
+snet=zlbs$UNIQ
+sconf=$(ipam_conf "$snet" 1.1.0 "$base")
+mkfifo "$(state_file "$snet")"
+t0=$SECONDS
+bad "the state file is a FIFO: refused, not waited on" 5 "$snet\.json: a FIFO, not a regular file" ADD "$sconf"
+check "... at once" test $((SECONDS - t0)) -lt 5
+rm "$(state_file "$snet")"
+ln -s "$(state_file "$net")" "$(state_file "$snet")"
+bad "the state file is a symlink" 5 "$snet\.json: a symlink" ADD "$sconf"
+rm "$(state_file "$snet")"
+mkdir "$(state_file "$snet")"
+bad "the state file is a directory" 5 "$snet\.json: a directory" ADD "$sconf"
+rmdir "$(state_file "$snet")"
+python3 -c 'print("{\"allocations\":[],\"x\":" + "[" * 500000 + "]" * 500000 + "}")' >"$(state_file "$snet")"
+bad "a state nested 500 000 deep" 6 'nested deeper' ADD "$sconf"
+rm "$(state_file "$snet")"
+mkdir -m 0700 "$T/private"
+chown 0:0 "$T/private"
+chmod 0755 "$T"
+set +e
+OUT=$(printf '%s' "$(ipam_conf "$snet" 1.1.0 "{\"subnet\": \"10.97.0.0/24\", \"dataDir\": \"$T/private/d\"}")" |
+  setpriv --reuid=65534 --regid=65534 --clear-groups env CNI_COMMAND=ADD CNI_CONTAINERID=nob CNI_NETNS="$NETNS_PATH" \
+    CNI_IFNAME=eth0 CNI_PATH=/nonexistent "$BUILD/zl-ipam" 2>>"$T/stderr.all")
+RC=$?
+set -e
+expect_cni_error "a dataDir we may not enter (EACCES)" 5 'Permission denied'
+
 echo "== corrupt state file"
 cnet=zlbc$UNIQ
 cconf=$(ipam_conf "$cnet" 1.1.0 "$base")

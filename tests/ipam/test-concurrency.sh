@@ -93,6 +93,31 @@ expect_eq "each racing pair got the same single address" "$same" 16
 expect_eq "state holds $N + 16" "$(state_count "$net")" $((N + 16))
 check "state sane" state_sane "$net"
 
+echo "== $N parallel ADDs while a cleaner deletes every file but the state, over and over"
+# Before, mutual exclusion hung on a <network>.lock file: deleting it let two writers in at
+# once (duplicate addresses, lost allocations, each other's temp files removed).
+rm -f "$T/out"/*
+for i in $(seq 1 $N); do spawn "clean$i" ADD "k$i"; done
+(
+  until [ -e "$T/go" ]; do sleep 0.005; done
+  while [ -e "$T/go" ]; do find "$DATA" -type f ! -name "$net.json" ! -name "$net.json.tmp.*" -delete; done
+) &
+cleaner=$!
+touch "$T/go"
+for i in $(seq 1 $N); do until [ -e "$T/out/clean$i.rc" ]; do sleep 0.01; done; done
+rm -f "$T/go"
+wait "$cleaner"
+cat "$T/out"/*.err >>"$T/stderr.all"
+expect_eq "every ADD succeeded" "$(count_rc clean)" "$N/$N"
+for i in $(seq 1 $N); do jq -r '.ips[0].address | sub("/.*"; "")' "$T/out/clean$i.json"; done | sort >"$T/clean"
+expect_eq "$N distinct addresses" "$(sort -u "$T/clean" | wc -l)" "$N"
+expect_eq "every one of them in the state" "$(state_ips "$net" | grep -cxFf "$T/clean")" "$N"
+expect_eq "state holds $N + 16 + $N" "$(state_count "$net")" $((2 * N + 16))
+check "state sane" state_sane "$net"
+expect_eq "no lock file to delete at all" "$(find "$DATA" -name '*.lock' | wc -l)" 0
+for i in $(seq 1 $N); do spawn "dclean$i" DEL "k$i"; done
+run_all
+
 echo "== $N parallel DELs"
 rm -f "$T/out"/*
 for i in $(seq 1 $N); do spawn "del$i" DEL "c$i"; done
