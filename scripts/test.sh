@@ -21,6 +21,6 @@ shellcheck -x "${scripts[@]}"
 # Sanitizers first: any report fails the run.
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 echo "== tests (ASan/UBSan build)"
-ctest --test-dir build-asan --output-on-failure -LE "vm|fuzz"
-echo "== tests (release build, incl. kernel WireGuard in a VM, and the fuzzers)"
+ctest --test-dir build-asan --output-on-failure -LE "vm|fuzz|build"
+echo "== tests (plain build, incl. kernel WireGuard in a VM, the fuzzers and the Release build)"
 ctest --test-dir build --output-on-failure
