@@ -96,19 +96,7 @@ int cmd_sync(const std::string& path, bool dry_run) {
   if (!l) return fail_msg(l.error().msg);
   auto config = parse_config(l->conf);
   if (!config) return fail_msg(config.error().msg);
-  std::vector<net::IpAddr> prefsrc;
-  if (!l->bridge.empty()) {
-    if (auto rtnl = net::NlSock::open()) {
-      if (auto br = net::link_by_name(*rtnl, l->bridge); br && *br) {
-        if (auto addrs = net::addr_list(*rtnl, 0, (*br)->index)) {
-          for (const auto& a : *addrs) {
-            bool link_local = !a.addr.addr.is_v4() && a.addr.addr.b[0] == 0xfe && (a.addr.addr.b[1] & 0xc0) == 0x80;
-            if (!link_local) prefsrc.push_back(a.addr.addr);
-          }
-        }
-      }
-    }
-  }
+  std::vector<net::IpAddr> prefsrc = gateway_addrs(l->bridge);
   auto rep = reconcile(*config, prefsrc, dry_run ? Mode::kCheck : Mode::kApply);
   if (!rep) return fail_msg(rep.error().msg);
   if (dry_run) {

@@ -19,10 +19,8 @@ using cni::fail;
 using cni::JVal;
 using cni::kErrInvalidConfig;
 
-namespace {
-
-// "host:port" or "[v6]:port"; host may be a name (resolved now).
-Result<net::wg::Endpoint> parse_endpoint(const std::string& s, const std::string& path) {
+// "host:port" or "[v6]:port"; host may be a name (resolved now, when `resolve`).
+Result<net::wg::Endpoint> parse_endpoint(const std::string& s, const std::string& path, bool resolve) {
   std::string q = path + " \"" + s + "\"";
   std::string host, port;
   if (!s.empty() && s[0] == '[') {
@@ -54,6 +52,7 @@ Result<net::wg::Endpoint> parse_endpoint(const std::string& s, const std::string
     return e;
   }
   if (host.empty()) return fail(kErrInvalidConfig, q + ": missing host");
+  if (!resolve) return fail(kErrInvalidConfig, q + ": not an IP address");
   addrinfo hints{};
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* res = nullptr;
@@ -70,6 +69,8 @@ Result<net::wg::Endpoint> parse_endpoint(const std::string& s, const std::string
   ::freeaddrinfo(res);
   return e;
 }
+
+namespace {
 
 Result<PeerConfig> parse_peer(const JVal& v, const std::string& path) {
   if (!v.IsObject()) return fail(kErrInvalidConfig, path + ": expected an object, got " + cni::json_snippet(v));
@@ -126,7 +127,7 @@ Status parse_peer_list(const JVal& list, const std::string& path, std::vector<Pe
 
 }  // namespace
 
-Result<Config> parse_config(const cni::NetConf& conf) {
+Result<Config> parse_device_config(const cni::NetConf& conf) {
   const JVal& root = conf.root();
   Config c;
   c.network = conf.name;
@@ -161,15 +162,24 @@ Result<Config> parse_config(const cni::NetConf& conf) {
   } else {
     return fail(kErrInvalidConfig, "implementation \"" + is + "\": must be auto, kernel or userspace");
   }
-
-  if (const JVal* peers = cni::member(root, "peers")) {
-    if (auto s = parse_peer_list(*peers, "peers", c.peers); !s) return std::move(s).error();
-  }
   auto pf = cni::get_string(root, "peersFile", "peersFile");
   if (!pf) return std::move(pf).error();
   if (*pf) {
     c.peers_file = **pf;
     if (auto s = cni::validate_path(c.peers_file, "peersFile"); !s) return std::move(s).error();
+  }
+  return c;
+}
+
+Result<Config> parse_config(const cni::NetConf& conf) {
+  auto device = parse_device_config(conf);
+  if (!device) return device;
+  Config c = std::move(*device);
+  const JVal& root = conf.root();
+  if (const JVal* peers = cni::member(root, "peers")) {
+    if (auto s = parse_peer_list(*peers, "peers", c.peers); !s) return std::move(s).error();
+  }
+  if (!c.peers_file.empty()) {
     // Whoever can write it routes this node's traffic: the same trust rules as a key file,
     // but readable by anyone (it holds only public keys and addresses).
     auto text = net::read_file(c.peers_file, {.follow_symlink = false, .must_own = true, .forbidden_mode = 022});

@@ -36,6 +36,12 @@ struct Config {
   Implementation implementation = Implementation::kAuto;
 };
 
+// The device's keys only (interface, port, key file, peersFile's path): nothing is read.
+Result<Config> parse_device_config(const cni::NetConf& conf);
+
+// "host:port" or "[v6]:port" (code 7 naming `path`); a host name is resolved when `resolve`.
+Result<net::wg::Endpoint> parse_endpoint(const std::string& s, const std::string& path, bool resolve = true);
+
 // Parses the plugin's keys (code 7 naming the bad value). Reads peersFile; a peersFile
 // that is unreadable or malformed fails the whole parse (never half-applied).
 Result<Config> parse_config(const cni::NetConf& conf);

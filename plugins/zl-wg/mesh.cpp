@@ -242,4 +242,20 @@ Result<Report> reconcile(const Config& c, const std::vector<net::IpAddr>& prefsr
   return rep;
 }
 
+std::vector<net::IpAddr> gateway_addrs(const std::string& bridge) {
+  std::vector<net::IpAddr> out;
+  if (bridge.empty()) return out;
+  auto rtnl = net::NlSock::open();
+  if (!rtnl) return out;
+  auto br = net::link_by_name(*rtnl, bridge);
+  if (!br || !*br) return out;
+  auto addrs = net::addr_list(*rtnl, 0, (*br)->index);
+  if (!addrs) return out;
+  for (const auto& a : *addrs) {
+    bool link_local = !a.addr.addr.is_v4() && a.addr.addr.b[0] == 0xfe && (a.addr.addr.b[1] & 0xc0) == 0x80;
+    if (!link_local) out.push_back(a.addr.addr);
+  }
+  return out;
+}
+
 }  // namespace zl::wg

@@ -29,6 +29,10 @@ enum class Mode {
 // The backend for `c`: the one already serving the interface, else per `implementation`.
 Result<std::unique_ptr<net::wg::Backend>> open_backend(const Config& c, net::NlSock& rtnl);
 
+// The addresses of the pod bridge `bridge` but link-local ones (the gateways of the local
+// pods): the preferred source of routes to remote pods. [] when absent or unnamed.
+std::vector<net::IpAddr> gateway_addrs(const std::string& bridge);
+
 // Brings the node's device in line with `c` (or, kCheck, says how it differs), under the
 // device lock. `prefsrc`: the local pod gateways, preferred source of the routes to remote
 // pods. A wanted route that someone else's route already holds fails the whole reconcile

@@ -1,0 +1,22 @@
+// A conflist file, and each plugin's config as a runtime would hand it over.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcni/conf.h"
+
+namespace zl::cni {
+
+struct Conflist {
+  std::string path, name, cni_version;
+  std::vector<std::string> types;         // each plugin's "type", in order
+  std::vector<std::string> plugin_confs;  // each plugin's config as a runtime passes it (name, cniVersion injected)
+  // The first plugin of that type as a runtime would hand it over; code 7 naming the file if absent.
+  Result<NetConf> plugin(std::string_view type) const;
+};
+
+Result<Conflist> load_conflist(const std::string& path);
+
+}  // namespace zl::cni
