@@ -12,11 +12,22 @@
 # made from conf/30-zl-mesh.conflist. Plugins run as a runtime would: cnitool inside the node.
 # Callers set: MESH_SRC (checkout), MESH_BUILD (build dir), MESH_DIR (work dir),
 # MESH_PREFIX (netns name prefix), MESH_MODE (kernel|userspace), MESH_NODES, MESH_PODS.
+# With MESH_ETCD (etcd endpoints, comma-separated, reachable from the underlay) the nodes run
+# zl-meshd from conf/40-zl-meshd.conflist instead: subnets claimed, peers found through etcd.
+# MESH_ETCD_TLS (optional): a directory with ca.crt, client.crt, client.key.
 # shellcheck disable=SC2034
 
 mesh_node() { echo "$MESH_PREFIX-n$1"; }
 mesh_pod() { echo "$MESH_PREFIX-n$1p$2"; }
-mesh_pod_ip() { echo "10.244.$1.$(($2 + 1))"; }  # zl-ipam hands out .2, .3, … in order
+# The pod's address: from its ADD result with an agent (subnets are claimed), else by rule
+# (zl-ipam hands out .2, .3, … in order from 10.244.<node>.0/24).
+mesh_pod_ip() {
+  if [ -n "${MESH_ETCD:-}" ]; then
+    jq -r '.ips[0].address' "$MESH_DIR/n$1/$(mesh_pod "$1" "$2").json" | cut -d/ -f1
+  else
+    echo "10.244.$1.$(($2 + 1))"
+  fi
+}
 mesh_wg() { echo "zl-wg$1"; }
 
 # mesh_cni NODE CMD POD: cnitool add|check|del for a pod, inside its node.
@@ -38,12 +49,82 @@ mesh_wgcli() {
 mesh_conflist() {
   local n=$1 d=$MESH_DIR/n$1
   mkdir -p "$d/net.d" "$d/cache"
+  if [ -n "${MESH_ETCD:-}" ]; then
+    mesh_agent_conflist "$n"
+    return
+  fi
   jq --arg sub "10.244.$n.0/24" --arg data "$d/ipam" --arg key "$d/wg.key" --arg peers "$d/peers.json" \
     --arg ifn "$(mesh_wg "$n")" --arg impl "$MESH_MODE" '
       .plugins[0].ipam.ranges = [[{subnet: $sub}]] | .plugins[0].ipam.dataDir = $data
       | .plugins[1].interface = $ifn | .plugins[1].privateKeyFile = $key
       | .plugins[1].peersFile = $peers | .plugins[1].implementation = $impl' \
     "$MESH_SRC/conf/30-zl-mesh.conflist" >"$d/net.d/30-zl-mesh.conflist"
+}
+
+# mesh_agent_conflist NODE: the node's conflist for zl-meshd (etcd, short lease for tests).
+mesh_agent_conflist() {
+  local n=$1 d=$MESH_DIR/n$1 tls='{}'
+  if [ -n "${MESH_ETCD_TLS:-}" ]; then
+    tls=$(jq -n --arg d "$MESH_ETCD_TLS" '{caFile: "\($d)/ca.crt", certFile: "\($d)/client.crt", keyFile: "\($d)/client.key"}')
+  fi
+  jq --arg data "$d/ipam" --arg key "$d/wg.key" --arg peers "$d/peers.json" --arg sub "$d/subnet4" \
+    --arg ifn "$(mesh_wg "$n")" --arg impl "$MESH_MODE" --arg etcd "$MESH_ETCD" --argjson tls "$tls" \
+    --arg node "n$n" --arg ep "192.0.2.$n:51820" --arg state "$d/mesh" --argjson ttl "${MESH_LEASE_TTL:-6}" '
+      .plugins[0].ipam.ranges = [[{subnetFile: $sub}]] | .plugins[0].ipam.dataDir = $data
+      | .plugins[1].interface = $ifn | .plugins[1].privateKeyFile = $key
+      | .plugins[1].peersFile = $peers | .plugins[1].implementation = $impl
+      | .plugins[1].mesh.etcd = ({endpoints: ($etcd | split(","))} + $tls)
+      | .plugins[1].mesh += {node: $node, endpoint: $ep, stateDir: $state, leaseTTL: $ttl,
+                             keepaliveInterval: ([($ttl / 3 | floor), 1] | max)}' \
+    "$MESH_SRC/conf/40-zl-meshd.conflist" >"$d/net.d/40-zl-meshd.conflist"
+}
+
+mesh_conflist_path() { echo "$MESH_DIR/n$1/net.d/$([ -n "${MESH_ETCD:-}" ] && echo 40-zl-meshd || echo 30-zl-mesh).conflist"; }
+
+# mesh_agent_start NODE [ARGS…]: zl-meshd run in the node (log: n<N>/agent.log, pid: n<N>/agent.pid).
+mesh_agent_start() {
+  local n=$1
+  shift
+  ip netns exec "$(mesh_node "$n")" "$MESH_BUILD/zl-meshd" run "$(mesh_conflist_path "$n")" "$@" \
+    >>"$MESH_DIR/n$n/agent.log" 2>&1 &
+  echo "$!" >"$MESH_DIR/n$n/agent.pid"
+}
+
+# mesh_agent_stop NODE [SIGNAL]: stops the node's agent (default TERM) and waits for it.
+mesh_agent_stop() {
+  local pid
+  pid=$(cat "$MESH_DIR/n$1/agent.pid" 2>/dev/null) || return 0
+  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+  [ "${2:-TERM}" = STOP ] && return 0
+  mesh_wait 20 sh -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$MESH_DIR/n$1/agent.pid"
+}
+
+# mesh_meshd NODE ARGS…: zl-meshd leave|status inside a node.
+mesh_meshd() {
+  local n=$1 cmd=$2
+  shift 2
+  ip netns exec "$(mesh_node "$n")" "$MESH_BUILD/zl-meshd" "$cmd" "$(mesh_conflist_path "$n")" "$@"
+}
+
+# mesh_wait SECONDS CMD…: true once CMD succeeds (polled every 0.1 s).
+mesh_wait() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+
+# mesh_peer_count NODE: peers in the node's peers file (written by its agent).
+mesh_peer_count() { jq '.peers | length' "$MESH_DIR/n$1/peers.json" 2>/dev/null || echo -1; }
+
+# mesh_converged COUNT NODES…: every listed node's agent lists COUNT peers.
+mesh_converged() {
+  local want=$1 n
+  shift
+  for n in "$@"; do [ "$(mesh_peer_count "$n")" = "$want" ] || return 1; done
 }
 
 # mesh_peers NODE [EXCLUDED…]: writes NODE's peers file: every other node, minus EXCLUDED.
@@ -72,7 +153,7 @@ mesh_add_node() {
   ip -n "$node" addr add "192.0.2.$n/24" dev eth0
   ip -n "$node" link set eth0 up
   mesh_conflist "$n"
-  mesh_wgcli "$n" pubkey "$MESH_DIR/n$n/net.d/30-zl-mesh.conflist" >"$MESH_DIR/n$n/pubkey"
+  mesh_wgcli "$n" pubkey "$(mesh_conflist_path "$n")" >"$MESH_DIR/n$n/pubkey"
 }
 
 # mesh_add_pod N K: a pod netns attached through the node's conflist.
@@ -90,10 +171,27 @@ mesh_up() {
   ip -n "$MESH_PREFIX-ul" link add ul0 type bridge
   ip -n "$MESH_PREFIX-ul" link set ul0 up
   for ((n = 1; n <= MESH_NODES; n++)); do mesh_add_node "$n"; done
-  for ((n = 1; n <= MESH_NODES; n++)); do mesh_peers "$n"; done
+  if [ -n "${MESH_ETCD:-}" ]; then
+    mesh_agents_up
+  else
+    for ((n = 1; n <= MESH_NODES; n++)); do mesh_peers "$n"; done
+  fi
   for ((n = 1; n <= MESH_NODES; n++)); do
     for ((k = 1; k <= MESH_PODS; k++)); do mesh_add_pod "$n" "$k"; done
   done
+}
+
+# mesh_agents_up: an agent per node, each node's subnet claimed, every node seeing the others.
+mesh_agents_up() {
+  local n all=()
+  for ((n = 1; n <= MESH_NODES; n++)); do
+    mesh_agent_start "$n"
+    all+=("$n")
+  done
+  for n in "${all[@]}"; do
+    mesh_wait 30 test -s "$MESH_DIR/n$n/subnet4" || { echo "mesh: node $n claimed no subnet" >&2; return 1; }
+  done
+  mesh_wait 30 mesh_converged $((MESH_NODES - 1)) "${all[@]}" || { echo "mesh: agents did not converge" >&2; return 1; }
 }
 
 # mesh_ping FROM_POD IP: true when the pod reaches IP (a few tries: the first packet
@@ -166,6 +264,7 @@ mesh_down() {
 mesh_destroy() {
   local n
   for ((n = 1; n <= MESH_NODES; n++)); do
+    mesh_agent_stop "$n" KILL
     ip netns del "$(mesh_node "$n")" 2>/dev/null || true
     pkill -f "wireguard-go $(mesh_wg "$n")\$" 2>/dev/null || true
   done

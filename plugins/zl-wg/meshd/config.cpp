@@ -79,7 +79,7 @@ Result<net::IpNet> pod_space(const JVal& m, const char* key, int family) {
   if (!*s) return fail(kErrInvalidConfig, std::string("mesh.") + key + ": missing");
   auto n = net::IpNet::parse(**s);
   if (!n || n->addr.family != family || n->masked() != *n) {
-    return fail(kErrInvalidConfig, std::string("mesh.") + key + " \"" + cni::printable(**s) + "\": not a " +
+    return fail(kErrInvalidConfig, std::string("mesh.") + key + " \"" + cni::printable(**s) + "\": not an " +
                                        (family == AF_INET ? "IPv4" : "IPv6") + " prefix");
   }
   return *n;
