@@ -62,6 +62,7 @@ class Agent {
   Status publish_node();
   Status renew_lease(bool force);
   Status relist();
+  Status open_watch(bool compacted = false);
   Status serve_once();
   Status on_watch_batch(const WatchBatch& b);
   void publish();
@@ -81,7 +82,7 @@ class Agent {
   int64_t lease_ = 0;
   std::vector<net::IpNet> subnets_;
   LastKnown state_;
-  bool online_ = false, rejoin_ = false, dirty_ = false, device_synced_ = false;
+  bool online_ = false, joined_ = false, rejoin_ = false, dirty_ = false, device_synced_ = false;
   int64_t dirty_at_ = 0, next_keepalive_ = 0, next_resync_ = 0, retry_at_ = 0, backoff_ = 250;
   std::set<std::string> logged_skips_;
   std::map<std::string, int64_t> down_since_;
@@ -266,18 +267,41 @@ Status Agent::join() {
   return relist();
 }
 
+// The watch from the revision after the last one seen; compacted away: list again, once.
+Status Agent::open_watch(bool compacted) {
+  for (int i = 0; i < 2; i++) {
+    if (compacted) {
+      net::log("watch: revision " + std::to_string(revision_ + 1) + " compacted: listing again");
+      if (auto s = relist(); !s) return s;
+    }
+    auto w = etcd_->watch(cfg_.prefix, revision_ + 1);
+    if (w) {
+      watch_ = std::move(*w);
+      return {};
+    }
+    if (w.error().code != kEtcdCompacted) return std::move(w).error();
+    compacted = true;
+  }
+  return Error::make(kEtcdUnavailable, "watch: compacted again right after a list");
+}
+
+// Joined once, a reconnect only renews the lease and resumes the watch after the last
+// revision seen (a compacted one: Agent::serve_once lists again).
 Status Agent::connect() {
-  if (auto s = join(); !s) return s;
-  auto w = etcd_->watch(cfg_.prefix, revision_ + 1);
-  if (!w) return std::move(w).error();
-  watch_ = std::move(*w);
+  if (!joined_) {
+    if (auto s = join(); !s) return s;
+    joined_ = true;
+  } else if (auto s = renew_lease(false); !s) {
+    return s;
+  }
+  if (auto s = open_watch(); !s) return s;
   online_ = true;
   backoff_ = 250;
   if (!state_.health.connected) net::log("etcd: joined through " + etcd_->endpoint() + " at revision " + std::to_string(revision_));
   state_.health.connected = true;
   state_.health.last_error.clear();
   next_keepalive_ = now_ms() + cfg_.keepalive_interval * 1000;
-  next_resync_ = now_ms() + cfg_.resync_interval * 1000;
+  next_resync_ = now_ms() + cfg_.resync_interval * 750 + jitter(cfg_.resync_interval * 500);
   return {};
 }
 
@@ -314,11 +338,7 @@ Status Agent::serve_once() {
   auto b = watch_->poll(wait);
   if (!b) {
     if (b.error().code != kEtcdCompacted) return std::move(b).error();
-    net::log("watch: revision " + std::to_string(revision_ + 1) + " compacted: listing again");
-    if (auto s = relist(); !s) return s;
-    auto w = etcd_->watch(cfg_.prefix, revision_ + 1);
-    if (!w) return std::move(w).error();
-    watch_ = std::move(*w);
+    if (auto s = open_watch(true); !s) return s;
   } else if (*b) {
     if (auto s = on_watch_batch(**b); !s) return s;
   }
@@ -337,7 +357,7 @@ Status Agent::serve_once() {
   if (now >= next_resync_) {
     if (auto s = relist(); !s) return s;
     device_synced_ = false;  // a periodic full reconcile too (a no-op when nothing drifted)
-    next_resync_ = now + cfg_.resync_interval * 1000;
+    next_resync_ = now + cfg_.resync_interval * 750 + jitter(cfg_.resync_interval * 500);
   }
   if (dirty_ && now >= dirty_at_ + 100) publish();
   return {};
