@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks against the reference plugins, side by side in one run.
-# Usage: scripts/bench.sh [ipam|bridge|wg|all]   (default: all)
+# Usage: scripts/bench.sh [ipam|bridge|wg|mesh|all]   (default: all)
 # Environment: ZL_BUILD (default build/), ZL_REF_CNI (default /usr/lib/cni),
 # BENCH_N (ADD+DEL pairs per measurement, default 200), BENCH_DIR (where the stores live,
 # default /tmp; /dev/shm takes fsync out of the picture).
@@ -147,10 +147,12 @@ case ${1:-all} in
   ipam) bench_ipam ;;
   bridge) bench_bridge ;;
   wg) bench_wg ;;
+  mesh) ZL_BUILD=$BUILD "$src/scripts/bench-mesh.sh" ;;
   all)
     bench_ipam
     bench_bridge
     bench_wg
+    ZL_BUILD=$BUILD "$src/scripts/bench-mesh.sh"
     ;;
-  *) die "usage: scripts/bench.sh [ipam|bridge|wg|all]" ;;
+  *) die "usage: scripts/bench.sh [ipam|bridge|wg|mesh|all]" ;;
 esac

@@ -103,6 +103,7 @@ void Agent::failed(const Error& e) {
 }
 
 void Agent::save() {
+  if (etcd_) state_.health.requests = etcd_->requests();
   state_.node = cfg_.node;
   state_.public_key = self_.public_key;
   state_.subnets = subnets_;
@@ -188,6 +189,7 @@ Result<net::IpNet> Agent::claim_in(const net::IpNet& space, int len) {
       net::log("claimed subnet " + pick->str());
       return *pick;
     }
+    net::log("subnet " + pick->str() + " claimed by another node meanwhile: trying another");
     taken.insert(pick->str());
     std::this_thread::sleep_for(std::chrono::milliseconds(jitter(20 + 10 * attempt)));
   }

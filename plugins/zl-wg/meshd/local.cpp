@@ -54,6 +54,8 @@ void write_health(JWriter& w, const Health& h) {
   w.Int64(h.last_sync);
   w.Key("revision");
   w.Int64(h.revision);
+  w.Key("requests");
+  w.Uint64(h.requests);
   str(w, "lastError", h.last_error);
   w.EndObject();
 }
@@ -152,6 +154,8 @@ Result<LastKnown> decode_state(const std::string& text) {
       auto n = cni::get_int(*e, name, name, 0, INT64_MAX);
       if (n && *n) *dst = **n;
     }
+    auto req = cni::get_int(*e, "requests", "requests", 0, INT64_MAX);
+    if (req && *req) s.health.requests = static_cast<uint64_t>(**req);
     auto le = cni::get_string(*e, "lastError", "lastError");
     if (le && *le) s.health.last_error = **le;
   }

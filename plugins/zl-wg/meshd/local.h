@@ -17,6 +17,7 @@ struct Health {
   bool connected = false;  // the last request succeeded
   int64_t last_contact = 0, last_sync = 0;  // unix seconds
   int64_t revision = 0;    // the store revision the peers were computed at
+  uint64_t requests = 0;   // etcd requests sent since the agent started
   std::string last_error;
 };
 
