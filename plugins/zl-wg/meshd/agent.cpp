@@ -91,7 +91,7 @@ class Agent {
 
 void Agent::failed(const Error& e) {
   if (e.msg != state_.health.last_error || state_.health.connected) {
-    net::log("etcd: " + e.msg + " (peers kept as they are; retrying)");
+    net::log(e.msg + " (peers kept as they are; retrying)");
   }
   state_.health.connected = false;
   state_.health.last_error = e.msg;
@@ -299,7 +299,9 @@ Status Agent::connect() {
   if (auto s = open_watch(); !s) return s;
   online_ = true;
   backoff_ = 250;
-  if (!state_.health.connected) net::log("etcd: joined through " + etcd_->endpoint() + " at revision " + std::to_string(revision_));
+  if (!state_.health.connected) {
+    net::log("etcd: in sync through " + etcd_->endpoint() + ", watching from revision " + std::to_string(revision_ + 1));
+  }
   state_.health.connected = true;
   state_.health.last_error.clear();
   next_keepalive_ = now_ms() + cfg_.keepalive_interval * 1000;
