@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job: a 3-node encrypted pod mesh (2 pods per node, zl-bridge + zl-ipam + zl-wg)
-# in network namespaces, shown working, then torn down.
+# The main job: an encrypted pod mesh grown through zl-meshd and etcd, in network namespaces:
+# a local etcd, 3 nodes (2 pods each; zl-bridge + zl-ipam + zl-wg) claiming their subnets and
+# finding each other, a 4th node joining live and leaving again, the ping matrix, `zl-meshd
+# status`, then everything torn down.
 #
 #   scripts/demo.sh              kernel WireGuard: on this host if its kernel has it, else in a VM
 #   scripts/demo.sh --userspace  on this host with the wireguard-go fallback
@@ -54,22 +56,32 @@ else
 fi
 
 export MESH_SRC=$src MESH_BUILD=$build MESH_PREFIX=zl-demo MESH_MODE=$mode MESH_NODES=3 MESH_PODS=2
-export MESH_DIR=/var/lib/zl-cni/demo
+export MESH_DIR=/var/lib/zl-cni/demo MESH_ETCD=http://192.0.2.254:2379
 # shellcheck source=scripts/mesh-lib.sh
 source "$src/scripts/mesh-lib.sh"
+# shellcheck source=scripts/etcd-lib.sh
+source "$src/scripts/etcd-lib.sh"
 cleanup() {
   pkill -f 'iperf3 -s' 2>/dev/null || true
   mesh_down >/dev/null 2>&1 || true
   mesh_destroy
+  etcd_cleanup
 }
 mesh_destroy  # a previous run that was killed
 
-step "bringing up $MESH_NODES nodes × $MESH_PODS pods ($mode WireGuard)"
+step "etcd ($(etcd --version | head -1)) on the underlay, at $MESH_ETCD"
+mesh_underlay
+ETCD_NETNS=$MESH_PREFIX-ul ETCD_HOST=192.0.2.254 etcd_start_single "$MESH_DIR/etcd" 2379
+
+step "bringing up $MESH_NODES nodes × $MESH_PODS pods through zl-meshd ($mode WireGuard): no subnet or peer written by hand"
 mesh_up
-printf '%-6s %-18s %s\n' node underlay "WireGuard public key"
-for ((n = 1; n <= MESH_NODES; n++)); do
-  printf '%-6s %-18s %s\n' "n$n" "192.0.2.$n:51820" "$(cat "$MESH_DIR/n$n/pubkey")"
-done
+table() {
+  printf '%-6s %-18s %-16s %s\n' node underlay "claimed subnet" "WireGuard public key"
+  for ((n = 1; n <= MESH_NODES; n++)); do
+    printf '%-6s %-18s %-16s %s\n' "n$n" "192.0.2.$n:51820" "$(cat "$MESH_DIR/n$n/subnet4")" "$(cat "$MESH_DIR/n$n/pubkey")"
+  done
+}
+table
 echo
 printf '%-6s %-16s %-16s %s\n' node pod address interface
 for ((n = 1; n <= MESH_NODES; n++)); do
@@ -82,6 +94,21 @@ done
 
 step "ping matrix (every pod to every pod)"
 mesh_ping_matrix
+
+step "a 4th node joins live"
+MESH_NODES=4
+mesh_add_node 4
+t0=$EPOCHREALTIME
+mesh_agent_start 4
+mesh_wait 20 mesh_converged 3 1 2 3 4
+printf 'node n4 claimed %s; every node had every peer after %.2f s\n' "$(cat "$MESH_DIR/n4/subnet4")" \
+  "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"
+for ((k = 1; k <= MESH_PODS; k++)); do mesh_add_pod 4 "$k"; done
+table
+mesh_ping_matrix
+
+step "zl-meshd status on node n1"
+mesh_meshd 1 status
 
 step "WireGuard status per node (zl-wg show)"
 for ((n = 1; n <= MESH_NODES; n++)); do
@@ -103,7 +130,20 @@ pod_bw=$(iperf "$(mesh_pod 2 1)" "$(mesh_pod 1 1)" "$(mesh_pod_ip 2 1)")
 ul_bw=$(iperf "$(mesh_node 2)" "$(mesh_node 1)" 192.0.2.2)
 printf '%-40s %8s Mbit/s\n' "pod n1p1 → pod n2p1 (through WireGuard)" "$pod_bw" "node n1 → node n2 (plain underlay)" "$ul_bw"
 
-step "tearing down (DEL every pod, remove the mesh devices)"
+step "node n4 leaves (its pods deleted, its agent stopped, zl-meshd leave)"
+for ((k = 1; k <= MESH_PODS; k++)); do
+  mesh_cni 4 del "$(mesh_pod 4 "$k")"
+  ip netns del "$(mesh_pod 4 "$k")"
+done
+mesh_agent_stop 4
+mesh_meshd 4 leave
+mesh_wait 20 mesh_converged 2 1 2 3
+MESH_NODES=3
+echo "nodes n1-n3 are down to 2 peers each:"
+mesh_meshd 1 status
+mesh_ping_matrix
+
+step "tearing down (DEL every pod, stop the agents, remove the mesh devices)"
 mesh_down
 left=0
 for ((n = 1; n <= MESH_NODES; n++)); do

@@ -164,12 +164,20 @@ mesh_add_pod() {
   mesh_cni "$1" add "$pod" >"$MESH_DIR/n$1/$pod.json"
 }
 
-mesh_up() {
-  local n k
+# mesh_underlay: the underlay namespace and bridge (with an agent: 192.0.2.254 on it, for etcd).
+mesh_underlay() {
+  [ -e "/var/run/netns/$MESH_PREFIX-ul" ] && return 0
   mkdir -p "$MESH_DIR"
   ip netns add "$MESH_PREFIX-ul"
+  ip -n "$MESH_PREFIX-ul" link set lo up
   ip -n "$MESH_PREFIX-ul" link add ul0 type bridge
   ip -n "$MESH_PREFIX-ul" link set ul0 up
+  if [ -n "${MESH_ETCD:-}" ]; then ip -n "$MESH_PREFIX-ul" addr add 192.0.2.254/24 dev ul0; fi
+}
+
+mesh_up() {
+  local n k
+  mesh_underlay
   for ((n = 1; n <= MESH_NODES; n++)); do mesh_add_node "$n"; done
   if [ -n "${MESH_ETCD:-}" ]; then
     mesh_agents_up
@@ -257,6 +265,7 @@ mesh_down() {
         ip netns del "$pod"
       fi
     done
+    mesh_agent_stop "$n"
     ip -n "$(mesh_node "$n")" link del "$(mesh_wg "$n")" 2>/dev/null || true
   done
 }

@@ -30,11 +30,7 @@ status_of() { # NODE PEER_NODE → up|down as NODE's agent sees PEER_NODE
 set_messages() { grep -c 'SET messages' "$MESH_DIR/n$1/agent.log" || true; }
 
 echo "# etcd (one member) in the underlay namespace, 3 nodes joining through zl-meshd ($MESH_MODE)"
-ip netns add "$ul"
-ip -n "$ul" link add ul0 type bridge
-ip -n "$ul" link set ul0 up
-ip -n "$ul" addr add 192.0.2.254/24 dev ul0
-ip -n "$ul" link set lo up
+mesh_underlay
 ETCD_NETNS=$ul ETCD_HOST=192.0.2.254 etcd_start_single "$T/etcd" 2379
 for n in 1 2 3; do mesh_add_node "$n"; done
 check "3 agents claimed subnets and see each other" mesh_agents_up
