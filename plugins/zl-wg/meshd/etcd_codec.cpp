@@ -34,7 +34,7 @@ Result<int64_t> i64(const JVal& obj, std::string_view name) {
     char* end = nullptr;
     errno = 0;
     long long n = std::strtoll(s.c_str(), &end, 10);
-    if (!s.empty() && errno == 0 && end == s.c_str() + s.size() && s[0] != ' ') return int64_t{n};
+    if (!s.empty() && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && errno == 0 && end == s.c_str() + s.size()) return int64_t{n};
   }
   return invalid(std::string(name) + " " + cni::json_snippet(*v) + ": not an int64");
 }
