@@ -65,6 +65,7 @@ _etcd_launch() {
   fi
   etcd "${args[@]}" >>"$ETCD_DIR/m$i.log" 2>&1 &
   ETCD_PIDS[i]=$!
+  disown "$!"  # no "Killed" job notices; the shell still reaps it
   ETCD_STATE[i]=running
 }
 
@@ -106,7 +107,6 @@ _etcd_reap() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
-  wait "$pid" 2>/dev/null || true
   ETCD_STATE[$1]=stopped
 }
 
@@ -200,6 +200,7 @@ etcd_compact() {
 # Adds user root with PASSWORD and enables auth (etcd_ctl then authenticates as root).
 etcd_enable_auth() {
   etcd_ctl user add "root:$1" >/dev/null
+  etcd_ctl user grant-role root root >/dev/null
   etcd_ctl auth enable >/dev/null
   ETCD_CTL_USER="root:$1"
 }
@@ -229,8 +230,7 @@ etcd_cleanup() {
     [ "${ETCD_STATE[i]}" = stopped ] && continue
     kill -CONT "${ETCD_PIDS[i]}" 2>/dev/null || true
     kill -KILL "${ETCD_PIDS[i]}" 2>/dev/null || true
-    wait "${ETCD_PIDS[i]}" 2>/dev/null || true
-    ETCD_STATE[i]=stopped
+    _etcd_reap "$i"
   done
   ETCD_PIDS=()
   ETCD_STATE=()

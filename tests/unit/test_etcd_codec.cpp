@@ -157,6 +157,7 @@ TEST_CASE("etcd codec: error answers map to EtcdErr") {
       {401, R"({"error":"etcdserver: invalid auth token","code":16,"message":"etcdserver: invalid auth token"})", kEtcdAuth},
       {400, R"({"error":"etcdserver: authentication failed, invalid user ID or password","code":3,"message":"etcdserver: authentication failed, invalid user ID or password"})", kEtcdAuth},
       {403, R"({"error":"etcdserver: permission denied","code":7,"message":"etcdserver: permission denied"})", kEtcdAuth},
+      {400, R"({"error":"etcdserver: user name is empty","code":3,"message":"etcdserver: user name is empty"})", kEtcdAuth},
       {400, R"({"error":"mvcc: required revision has been compacted","code":11,"message":"mvcc: required revision has been compacted"})", kEtcdCompacted},
       {400, R"({"error":"etcdserver: key is not provided","code":3,"message":"etcdserver: key is not provided"})", kEtcdInvalid},
       {200, R"({"error":"etcdserver: request timed out","code":14,"message":"etcdserver: request timed out"})", kEtcdUnavailable},

@@ -320,7 +320,7 @@ Error grpc_error(int64_t code, std::string_view message) {
   int err = kEtcdInvalid;
   if (code == 14 || code == 4 || code == 1 || code == 10) err = kEtcdUnavailable;
   if (code == 5 && contains(message, "lease not found")) err = kEtcdLeaseNotFound;
-  if (code == 16 || code == 7 || (code == 3 && contains(message, "authentication failed")) ||
+  if (code == 16 || code == 7 || (code == 3 && (contains(message, "authentication failed") || contains(message, "user name is empty"))) ||
       (code == 9 && contains(message, "auth")))
     err = kEtcdAuth;
   if (code == 11 && contains(message, "compacted")) err = kEtcdCompacted;
