@@ -12,6 +12,8 @@ packages=(
   golang-go golang-github-appc-cni-dev containernetworking-plugins
   # tests
   iproute2 iptables nftables jq shellcheck procps iputils-ping psmisc util-linux python3 inotify-tools
+  # zl-meshd: its etcd client (libcurl) and the etcd its tests run
+  libcurl4-openssl-dev etcd-server etcd-client openssl
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 

@@ -34,7 +34,7 @@ Result<int64_t> i64(const JVal& obj, std::string_view name) {
     char* end = nullptr;
     errno = 0;
     long long n = std::strtoll(s.c_str(), &end, 10);
-    if (!s.empty() && errno == 0 && end == s.c_str() + s.size() && s[0] != ' ') return int64_t{n};
+    if (!s.empty() && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && errno == 0 && end == s.c_str() + s.size()) return int64_t{n};
   }
   return invalid(std::string(name) + " " + cni::json_snippet(*v) + ": not an int64");
 }
@@ -320,7 +320,7 @@ Error grpc_error(int64_t code, std::string_view message) {
   int err = kEtcdInvalid;
   if (code == 14 || code == 4 || code == 1 || code == 10) err = kEtcdUnavailable;
   if (code == 5 && contains(message, "lease not found")) err = kEtcdLeaseNotFound;
-  if (code == 16 || code == 7 || (code == 3 && contains(message, "authentication failed")) ||
+  if (code == 16 || code == 7 || (code == 3 && (contains(message, "authentication failed") || contains(message, "user name is empty"))) ||
       (code == 9 && contains(message, "auth")))
     err = kEtcdAuth;
   if (code == 11 && contains(message, "compacted")) err = kEtcdCompacted;

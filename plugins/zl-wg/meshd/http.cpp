@@ -47,7 +47,10 @@ void set_common(CURL* c, const std::string& url, int connect_timeout_ms) {
 Error transport_error(CURLcode rc, const std::string& url, const char* detail) {
   std::string msg = "etcd " + url + ": " + curl_easy_strerror(rc);
   if (detail && *detail) msg += std::string(" (") + detail + ")";
-  return Error::make(kEtcdUnavailable, std::move(msg));
+  // Our certificate files unusable or the member's certificate not trusted: no retry helps.
+  const bool tls_config = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM ||
+                          rc == CURLE_SSL_CACERT_BADFILE;
+  return Error::make(tls_config ? kEtcdAuth : kEtcdUnavailable, std::move(msg));
 }
 
 }  // namespace
