@@ -28,8 +28,9 @@ source "$src/scripts/etcd-lib.sh"
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 ETCD_NETNS=$ns etcd_start_single "$work/etcd" 2379 >/dev/null
-etcd=http://127.0.0.1:2379
-ctl() { ip netns exec "$ns" env ETCDCTL_API=3 etcdctl --endpoints=$etcd "$@"; }
+etcd=$ETCD_ENDPOINTS
+
+ctl() { etcd_ctl "$@"; }
 
 node_conf() { # I [DEVICE] → the node's conflist path
   local d=$work/n$1 impl=userspace ifn=zlb$1
@@ -112,7 +113,7 @@ total=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 printf '%-58s %s s after the leave (%s s from SIGTERM; target <= 2 s)\n' "one node leaves: all others converged" "$t" "$total"
 
 echo
-ip netns exec "$ns" env ETCDCTL_API=3 etcdctl --endpoints=$etcd watch --prefix /zl-cni/v1/ >"$work/events" 2>/dev/null &
+ip netns exec "$ns" etcdctl --endpoints="$etcd" watch --prefix /zl-cni/v1/ >"$work/events" 2>/dev/null &
 watcher=$!
 r0=$(requests "${all[@]}")
 sleep "$WINDOW"

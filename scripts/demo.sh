@@ -71,7 +71,7 @@ mesh_destroy  # a previous run that was killed
 
 step "etcd ($(etcd --version | head -1)) on the underlay, at $MESH_ETCD"
 mesh_underlay
-ETCD_NETNS=$MESH_PREFIX-ul ETCD_HOST=192.0.2.254 etcd_start_single "$MESH_DIR/etcd" 2379
+ETCD_NETNS=$MESH_PREFIX-ul ETCD_HOSTS=192.0.2.254 etcd_start_single "$MESH_DIR/etcd" 2379
 
 step "bringing up $MESH_NODES nodes × $MESH_PODS pods through zl-meshd ($mode WireGuard): no subnet or peer written by hand"
 mesh_up

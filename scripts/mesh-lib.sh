@@ -14,7 +14,7 @@
 # MESH_PREFIX (netns name prefix), MESH_MODE (kernel|userspace), MESH_NODES, MESH_PODS.
 # With MESH_ETCD (etcd endpoints, comma-separated, reachable from the underlay) the nodes run
 # zl-meshd from conf/40-zl-meshd.conflist instead: subnets claimed, peers found through etcd.
-# MESH_ETCD_TLS (optional): a directory with ca.crt, client.crt, client.key.
+# MESH_ETCD_TLS (optional): a directory with ca.pem, client.pem, client-key.pem (scripts/etcd-lib.sh).
 # shellcheck disable=SC2034
 
 mesh_node() { echo "$MESH_PREFIX-n$1"; }
@@ -65,7 +65,7 @@ mesh_conflist() {
 mesh_agent_conflist() {
   local n=$1 d=$MESH_DIR/n$1 tls='{}'
   if [ -n "${MESH_ETCD_TLS:-}" ]; then
-    tls=$(jq -n --arg d "$MESH_ETCD_TLS" '{caFile: "\($d)/ca.crt", certFile: "\($d)/client.crt", keyFile: "\($d)/client.key"}')
+    tls=$(jq -n --arg d "$MESH_ETCD_TLS" '{caFile: "\($d)/ca.pem", certFile: "\($d)/client.pem", keyFile: "\($d)/client-key.pem"}')
   fi
   jq --arg data "$d/ipam" --arg key "$d/wg.key" --arg peers "$d/peers.json" --arg sub "$d/subnet4" \
     --arg ifn "$(mesh_wg "$n")" --arg impl "$MESH_MODE" --arg etcd "$MESH_ETCD" --argjson tls "$tls" \

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # The mesh grown through zl-meshd and etcd, for one WireGuard implementation ($1: kernel |
-# userspace): no hand-written subnet or peer anywhere. Run by tests/mesh/test-meshd.sh on the
-# host and tests/vm/test-kernel-meshd.sh in a VM. etcd (Debian's) runs in the underlay netns.
+# userspace; $2: how long etcd stays down, default 120 s): no hand-written subnet or peer
+# anywhere. Run by tests/mesh/test-meshd.sh on the host and tests/vm/test-kernel-meshd.sh in a
+# VM. etcd (Debian's, 3 members on 192.0.2.251-253) runs in the underlay namespace.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/../lib.sh"
-# shellcheck source=tests/mesh/etcd-lib.sh
-source "$SRC/tests/mesh/etcd-lib.sh"
+# shellcheck source=scripts/etcd-lib.sh
+source "$SRC/scripts/etcd-lib.sh"
 need_root
 
 export MESH_SRC=$SRC MESH_BUILD=$BUILD MESH_DIR=$T/mesh MESH_PREFIX=zd$UNIQ MESH_MODE=$1 MESH_NODES=3 MESH_PODS=1
-export MESH_ETCD=http://192.0.2.254:2379 MESH_LEASE_TTL=6
+outage=${2:-120}
+export MESH_ETCD=http://192.0.2.251:2379,http://192.0.2.252:2380,http://192.0.2.253:2381 MESH_LEASE_TTL=6
 # shellcheck source=scripts/mesh-lib.sh
 source "$SRC/scripts/mesh-lib.sh"
 on_exit mesh_destroy
 on_exit etcd_cleanup
 ul=$MESH_PREFIX-ul
-ctl() { ip netns exec "$ul" env ETCDCTL_API=3 etcdctl --endpoints="$MESH_ETCD" "$@"; }
+ctl() { etcd_ctl "$@"; }
 key() { echo "/zl-cni/v1/zl-mesh/$1"; }
 subnet_of() { cat "$MESH_DIR/n$1/subnet4"; }
 peer_json() { # NODE PEER_NODE → that peer in the node's `zl-wg show --json`
@@ -29,9 +31,27 @@ status_of() { # NODE PEER_NODE → up|down as NODE's agent sees PEER_NODE
 }
 set_messages() { grep -c 'SET messages' "$MESH_DIR/n$1/agent.log" || true; }
 
-echo "# etcd (one member) in the underlay namespace, 3 nodes joining through zl-meshd ($MESH_MODE)"
+connected() { # NODE: its agent talks to etcd again
+  mesh_wait "${2:-20}" sh -c "ip netns exec $(mesh_node "$1") $BUILD/zl-meshd status $(mesh_conflist_path "$1") | grep -q 'etcd: connected'"
+}
+all_connected() { local n; for n in 1 2 3 4; do connected "$n" "$@" || return 1; done; }
+partition() { # I: member I cut off from everyone (members and agents); none: healed
+  ip netns exec "$ul" nft delete table inet zlpart 2>/dev/null || true
+  [ "$1" = none ] && return 0
+  local a=192.0.2.$((251 + $1))
+  ip netns exec "$ul" nft -f - <<NFT
+table inet zlpart {
+  chain in { type filter hook input priority -10; ip saddr $a drop; ip daddr $a drop; }
+  chain out { type filter hook output priority -10; ip saddr $a drop; ip daddr $a drop; }
+}
+NFT
+}
+
+echo "# etcd (3 members) in the underlay namespace, 3 nodes joining through zl-meshd ($MESH_MODE)"
 mesh_underlay
-ETCD_NETNS=$ul ETCD_HOST=192.0.2.254 etcd_start_single "$T/etcd" 2379
+for a in 251 252 253; do ip -n "$ul" addr add "192.0.2.$a/24" dev ul0; done
+ETCD_NETNS=$ul ETCD_HOSTS="192.0.2.251 192.0.2.252 192.0.2.253" etcd_start_cluster "$T/etcd" 3 2379
+expect_eq "etcd endpoints as the conflists name them" "$ETCD_ENDPOINTS" "$MESH_ETCD"
 for n in 1 2 3; do mesh_add_node "$n"; done
 check "3 agents claimed subnets and see each other" mesh_agents_up
 for n in 1 2 3; do
@@ -85,29 +105,59 @@ mesh_agent_start 3
 check "node 3 back up" mesh_wait 15 sh -c "ip netns exec $(mesh_node 1) $BUILD/zl-meshd status $(mesh_conflist_path 1) | grep -E '^n3 +up'"
 expect_eq "node 3 kept its subnet" "$(subnet_of 3)" "$s3"
 
-echo "# etcd gone for a while: nothing is torn down, pods keep talking, agents resume"
-ip netns exec "$(mesh_pod 1 1)" ping -i 0.2 -c 100 -q "$(mesh_pod_ip 4 1)" >"$T/ping-outage" 2>&1 &
+echo "# the etcd leader killed (-9), paused, then partitioned, while pods ping across nodes"
+rx_before=$(peer_json 1 4 | jq .rxBytes)
+ip netns exec "$(mesh_pod 1 1)" ping -i 0.2 -W 2 -q "$(mesh_pod_ip 4 1)" >"$T/ping-faults" 2>&1 &
 pinger=$!
-etcd_stop_member 1
-sleep 12  # two lease TTLs: liveness cannot be renewed, nothing may react by removing peers
-for n in 1 2 3 4; do expect_eq "node $n keeps 3 peers with etcd down" "$(device_peers "$n")" "3"; done
+leader=$(etcd_leader)
+etcd_kill_member "$leader"
+check "agents carry on with 2 of 3 members (leader $leader killed)" all_connected 30
+etcd_restart_member "$leader"
+etcd_wait_healthy 30
+leader=$(etcd_leader)
+etcd_pause_member "$leader"
+sleep 3
+check "agents carry on with the leader ($leader) paused" all_connected 30
+etcd_resume_member "$leader"
+etcd_wait_healthy 30
+leader=$(etcd_leader)
+partition "$leader"
+sleep 3
+check "agents carry on with the leader ($leader) partitioned away" all_connected 30
+partition none
+etcd_wait_healthy 30
+kill -INT "$pinger"
+wait "$pinger" || true
+loss=$(grep -oE '[0-9.]+% packet loss' "$T/ping-faults" | cut -d% -f1)
+expect_eq "no packet lost while the leader was killed, paused, partitioned ($(grep -oE '[0-9]+ packets transmitted' "$T/ping-faults"))" "$loss" "0"
+for n in 1 2 3 4; do expect_eq "node $n kept its 3 peers" "$(device_peers "$n")" "3"; done
+check "node 1's counters towards node 4 only grew" test "$(peer_json 1 4 | jq .rxBytes)" -gt "$rx_before"
+
+echo "# etcd stopped entirely for ${outage}s: nothing torn down, pods keep talking, agents resume"
+ip netns exec "$(mesh_pod 1 1)" ping -i 0.5 -W 2 -q "$(mesh_pod_ip 4 1)" >"$T/ping-outage" 2>&1 &
+pinger=$!
+for i in 0 1 2; do etcd_stop_member "$i"; done
+sleep "$outage"
+for n in 1 2 3 4; do expect_eq "node $n keeps 3 peers after ${outage}s without etcd" "$(device_peers "$n")" "3"; done
 check "status says etcd unreachable" sh -c "ip netns exec $(mesh_node 1) $BUILD/zl-meshd status $(mesh_conflist_path 1) | grep -q 'etcd: unreachable'"
 check "a pod ADD still works with etcd down (subnet from the file)" mesh_add_pod 2 2
-etcd_restart_member 1
+for i in 0 1 2; do etcd_restart_member "$i"; done
+etcd_wait_healthy 60
+kill -INT "$pinger"
 wait "$pinger" || true
 loss=$(grep -oE '[0-9.]+% packet loss' "$T/ping-outage" | cut -d% -f1)
-expect_eq "no packet lost across the etcd outage" "$loss" "0"
-check "agents report etcd connected again" mesh_wait 20 sh -c "ip netns exec $(mesh_node 1) $BUILD/zl-meshd status $(mesh_conflist_path 1) | grep -q 'etcd: connected'"
+expect_eq "no packet lost across the outage ($(grep -oE '[0-9]+ packets transmitted' "$T/ping-outage"))" "$loss" "0"
+check "agents resume once quorum is back" all_connected 60
 check "node 3 seen up again after the outage" mesh_wait 20 sh -c "ip netns exec $(mesh_node 4) $BUILD/zl-meshd status $(mesh_conflist_path 4) | grep -E '^n3 +up'"
 
 echo "# watch resumed from a compacted revision: one re-list, then on as before"
 mesh_agent_stop 1 STOP
-etcd_stop_member 1
-etcd_restart_member 1  # node 1's watch stream dies while its agent is stopped
+for i in 0 1 2; do etcd_stop_member "$i"; done  # node 1's watch stream dies while its agent is stopped
+for i in 0 1 2; do etcd_restart_member "$i"; done
+etcd_wait_healthy 60
 ctl put "$(key nodes/zz-transient)" '{}' >/dev/null
 ctl del "$(key nodes/zz-transient)" >/dev/null
-rev=$(ctl get / --prefix --keys-only -w json | jq -r .header.revision)
-ctl compact "$rev" >/dev/null
+etcd_compact
 kill -CONT "$(cat "$MESH_DIR/n1/agent.pid")"
 check "node 1's agent re-listed after the compaction" mesh_wait 20 grep -q 'compacted: listing again' "$MESH_DIR/n1/agent.log"
 expect_eq "node 1 still has 3 peers" "$(mesh_peer_count 1)" "3"
@@ -134,7 +184,8 @@ echo "# a revoked lease is replaced"
 lease=$(ctl get "$(key alive/n2)" -w json | jq -r '.kvs[0].lease')
 ctl lease revoke "$(printf '%x' "$lease")" >/dev/null
 check "node 2's agent granted a new lease" mesh_wait 15 grep -q 'gone: granting a new one' "$MESH_DIR/n2/agent.log"
-check "alive/n2 back, under another lease" mesh_wait 5 sh -c "[ \"\$(ip netns exec $ul env ETCDCTL_API=3 etcdctl --endpoints=$MESH_ETCD get $(key alive/n2) -w json | jq -r '.kvs[0].lease // 0')\" != 0 ] && [ \"\$(ip netns exec $ul env ETCDCTL_API=3 etcdctl --endpoints=$MESH_ETCD get $(key alive/n2) -w json | jq -r '.kvs[0].lease')\" != $lease ]"
+new_lease() { local l; l=$(ctl get "$(key alive/n2)" -w json | jq -r '.kvs[0].lease // 0'); [ "$l" != 0 ] && [ "$l" != "$lease" ]; }
+check "alive/n2 back, under another lease" mesh_wait 5 new_lease
 
 echo "# node 4 leaves: every other node converges, its subnet is free again"
 s4=$(subnet_of 4)

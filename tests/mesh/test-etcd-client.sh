@@ -7,8 +7,8 @@
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/../lib.sh"
-# shellcheck source=tests/mesh/etcd-lib.sh
-source "$(dirname "$0")/etcd-lib.sh"
+# shellcheck source=scripts/etcd-lib.sh
+source "$SRC/scripts/etcd-lib.sh"
 on_exit etcd_cleanup
 
 TOOL=$BUILD/zl-etcdtool

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Real etcd (Debian's etcd-server 3.4) on loopback for the mesh suites. Source it; the caller
-# sets a trap that calls etcd_cleanup (tests/lib.sh users: `on_exit etcd_cleanup`).
+# Real etcd (Debian's etcd-server 3.4) for the mesh suites, the demo and the bench. Source it;
+# the caller sets a trap that calls etcd_cleanup (tests/lib.sh users: `on_exit etcd_cleanup`).
+# Loopback by default; ETCD_NETNS (a network namespace) and ETCD_HOSTS (one address per member,
+# space-separated) given to etcd_start_* put the members there instead.
 # Members are started by this shell, tracked by PID, stopped by PID; data dirs live under the
 # caller's DIR. A system etcd is never touched: ports are 23790+ and checked free first.
 #   etcd_start_single DIR [PORT]            one member; ETCD_ENDPOINTS=http(s)://127.0.0.1:PORT
@@ -23,9 +25,16 @@ ETCD_TLS=0
 ETCD_CERTS=
 ETCD_ENDPOINTS=
 ETCD_CTL_USER=  # "root:PASSWORD" once etcd_enable_auth ran
+_ETCD_NS=
+_ETCD_HOSTS=()
 export ETCDCTL_API=3
 
-_etcd_port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+# _etcd_in CMD…: CMD in the members' network namespace.
+_etcd_in() {
+  if [ -n "$_ETCD_NS" ]; then ip netns exec "$_ETCD_NS" "$@"; else "$@"; fi
+}
+_etcd_host() { echo "${_ETCD_HOSTS[$1]:-127.0.0.1}"; }
+_etcd_port_free() { ! _etcd_in ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # A base port with 2*N free ports from it (client BASE+i, peer BASE+50+i).
 _etcd_pick_base() {
@@ -45,10 +54,10 @@ _etcd_pick_base() {
 etcd_endpoint() {
   local scheme=http
   [ "$ETCD_TLS" -eq 1 ] && scheme=https
-  echo "$scheme://127.0.0.1:$((ETCD_BASE + $1))"
+  echo "$scheme://$(_etcd_host "$1"):$((ETCD_BASE + $1))"
 }
 
-_etcd_peer() { echo "http://127.0.0.1:$((ETCD_BASE + 50 + $1))"; }
+_etcd_peer() { echo "http://$(_etcd_host "$1"):$((ETCD_BASE + 50 + $1))"; }
 
 # Starts member I in the background (its data dir persists across restarts).
 _etcd_launch() {
@@ -63,7 +72,7 @@ _etcd_launch() {
     args+=(--cert-file "$ETCD_CERTS/server.pem" --key-file "$ETCD_CERTS/server-key.pem"
       --trusted-ca-file "$ETCD_CERTS/ca.pem" --client-cert-auth)
   fi
-  etcd "${args[@]}" >>"$ETCD_DIR/m$i.log" 2>&1 &
+  _etcd_in etcd "${args[@]}" >>"$ETCD_DIR/m$i.log" 2>&1 &
   ETCD_PIDS[i]=$!
   disown "$!"  # no "Killed" job notices; the shell still reaps it
   ETCD_STATE[i]=running
@@ -79,6 +88,8 @@ etcd_start_cluster() {
   mkdir -p "$dir"
   ETCD_DIR=$(cd "$dir" && pwd)
   ETCD_N=$n
+  _ETCD_NS=${ETCD_NETNS:-}
+  read -r -a _ETCD_HOSTS <<<"${ETCD_HOSTS:-}"
   ETCD_TLS=0
   if [ "$mode" = tls ]; then
     ETCD_TLS=1
@@ -154,7 +165,7 @@ _etcd_ctl() {
     args+=(--cacert "$ETCD_CERTS/ca.pem" --cert "$ETCD_CERTS/client.pem" --key "$ETCD_CERTS/client-key.pem")
   fi
   [ -n "$ETCD_CTL_USER" ] && args+=(--user "$ETCD_CTL_USER")
-  etcdctl "${args[@]}" "$@"
+  _etcd_in etcdctl "${args[@]}" "$@"
 }
 
 # Every running member answers health (a quorum write) within SECONDS (default 20).
@@ -208,13 +219,14 @@ etcd_enable_auth() {
 # etcd_make_certs DIR: a CA, a member certificate for 127.0.0.1 (serverAuth and clientAuth:
 # 3.4's gateway dials its own member with it) and a client certificate.
 etcd_make_certs() {
-  local d=$1
+  local d=$1 san="" h
+  for h in "${_ETCD_HOSTS[@]}"; do san+=",IP:$h"; done
   mkdir -p "$d"
   local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
   openssl req -x509 "${ec[@]}" -keyout "$d/ca-key.pem" -out "$d/ca.pem" -days 2 -subj /CN=zl-test-ca 2>/dev/null
   openssl req "${ec[@]}" -keyout "$d/server-key.pem" -out "$d/server.csr" -subj /CN=zl-etcd 2>/dev/null
   openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" -CAcreateserial -days 2 \
-    -out "$d/server.pem" -extfile <(printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' \
+    -out "$d/server.pem" -extfile <(printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost$san" \
       'extendedKeyUsage=serverAuth,clientAuth' 'keyUsage=digitalSignature,keyEncipherment') 2>/dev/null
   openssl req "${ec[@]}" -keyout "$d/client-key.pem" -out "$d/client.csr" -subj /CN=zl-client 2>/dev/null
   openssl x509 -req -in "$d/client.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" -CAcreateserial -days 2 \
