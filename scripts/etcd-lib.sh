@@ -72,7 +72,9 @@ _etcd_launch() {
     args+=(--cert-file "$ETCD_CERTS/server.pem" --key-file "$ETCD_CERTS/server-key.pem"
       --trusted-ca-file "$ETCD_CERTS/ca.pem" --client-cert-auth)
   fi
-  _etcd_in etcd "${args[@]}" >>"$ETCD_DIR/m$i.log" 2>&1 &
+  local pre=()  # no function around etcd: $! must be etcd's own PID
+  [ -z "$_ETCD_NS" ] || pre=(ip netns exec "$_ETCD_NS")
+  "${pre[@]}" etcd "${args[@]}" >>"$ETCD_DIR/m$i.log" 2>&1 &
   ETCD_PIDS[i]=$!
   disown "$!"  # no "Killed" job notices; the shell still reaps it
   ETCD_STATE[i]=running
