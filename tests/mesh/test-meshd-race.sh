@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# zl-meshd against a 3-member etcd that requires TLS client certificates (made here with
+# openssl): many agents joining an empty store at once get distinct subnets, every one sees
+# every other; an agent without a client certificate gets nothing; a node name reused with a
+# rotated key keeps its subnet. Agents run with --no-device (files only), in a namespace.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/../lib.sh"
+# shellcheck source=scripts/etcd-lib.sh
+source "$SRC/scripts/etcd-lib.sh"
+need_root
+
+K=${ZL_RACE_AGENTS:-24}
+ns=zr$UNIQ
+netns_add "$ns"
+on_exit etcd_cleanup
+pids=()
+kill_agents() { local p; for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; }
+on_exit kill_agents
+
+ETCD_NETNS=$ns etcd_start_cluster "$T/etcd" 3 23790 tls
+conf() { # I [no-cert] → node I's conflist
+  local d=$T/n$1 tls
+  tls=$(jq -n --arg c "$ETCD_CERTS" '{caFile: "\($c)/ca.pem", certFile: "\($c)/client.pem", keyFile: "\($c)/client-key.pem"}')
+  [ "${2:-}" = no-cert ] && tls=$(jq -n --arg c "$ETCD_CERTS" '{caFile: "\($c)/ca.pem"}')
+  mkdir -p "$d"
+  jq --arg d "$d" --arg etcd "$ETCD_ENDPOINTS" --arg node "r$1" --argjson tls "$tls" --arg ep "10.9.0.$1:51820" '
+      .plugins[0].ipam.ranges = [[{subnetFile: "\($d)/subnet4"}]]
+      | .plugins[1] += {interface: "zr\($node)", privateKeyFile: "\($d)/wg.key", peersFile: "\($d)/peers.json"}
+      | .plugins[1].mesh.etcd = ({endpoints: ($etcd | split(","))} + $tls)
+      | .plugins[1].mesh += {node: $node, endpoint: $ep, stateDir: "\($d)/state", clusterCIDR: "10.244.0.0/19"}' \
+    "$SRC/conf/40-zl-meshd.conflist" >"$d/conflist"
+}
+start() { # I
+  ip netns exec "$ns" "$BUILD/zl-meshd" run "$T/n$1/conflist" --no-device >>"$T/n$1/log" 2>&1 &
+  pids[$1]=$!
+}
+stop() { kill -TERM "${pids[$1]}"; wait "${pids[$1]}" 2>/dev/null || true; }
+peers_of() { jq '.peers | length' "$T/n$1/peers.json" 2>/dev/null || echo -1; }
+all_see() { # WANT: every agent's peers file lists WANT peers
+  local i
+  for ((i = 1; i <= K; i++)); do [ "$(peers_of "$i")" = "$1" ] || return 1; done
+}
+
+echo "# $K agents join an empty store at once (32 subnets in 10.244.0.0/19: most first picks collide)"
+for ((i = 1; i <= K; i++)); do conf "$i"; done
+for ((i = 1; i <= K; i++)); do start "$i"; done
+check "every agent claimed a subnet" wait_for 60 sh -c "[ \$(cat $T/n*/subnet4 2>/dev/null | wc -l) -ge $K ]"
+expect_eq "no subnet claimed twice (files)" "$(cat "$T"/n*/subnet4 | sort | uniq -d | wc -l)" "0"
+expect_eq "$K subnet records in etcd" "$(etcd_ctl get /zl-cni/v1/zl-mesh/subnets/ --prefix --keys-only | grep -c .)" "$K"
+bad=0
+for ((i = 1; i <= K; i++)); do
+  owner=$(etcd_ctl get "/zl-cni/v1/zl-mesh/subnets/$(cat "$T/n$i/subnet4")" --print-value-only | jq -r .node)
+  [ "$owner" = "r$i" ] || bad=$((bad + 1))
+done
+expect_eq "each agent's subnet file names a subnet etcd says is its own" "$bad" "0"
+races=$(cat "$T"/n*/log | grep -c 'claimed by another node meanwhile' || true)
+echo "  ($races claims lost to a concurrent agent and retried)"
+check "every agent sees the $((K - 1)) others" wait_for 30 all_see $((K - 1))
+
+echo "# an agent without a client certificate is refused and claims nothing"
+conf 99 no-cert
+start 99
+sleep 4
+check "no subnet file for the agent without a certificate" test ! -e "$T/n99/subnet4"
+check "its log names the TLS failure" grep -qiE 'ssl|tls|certificate|handshake|alert' "$T/n99/log"
+check "it keeps retrying (still running)" kill -0 "${pids[99]}"
+expect_eq "the others still see $((K - 1)) peers" "$(peers_of 1)" "$((K - 1))"
+stop 99
+
+echo "# a restarted agent keeps its subnet; a rotated key keeps it too and replaces the peer"
+s1=$(cat "$T/n1/subnet4")
+k1=$(jq -r .publicKey "$T/n1/state/state.json")
+stop 1
+start 1
+check "r1 back with the same subnet" wait_for 20 sh -c "jq -e '.etcd.connected' $T/n1/state/state.json >/dev/null && [ \"\$(cat $T/n1/subnet4)\" = $s1 ]"
+stop 1
+rm "$T/n1/wg.key"
+start 1
+check "r1 with a new key publishes it" wait_for 20 sh -c "[ \"\$(jq -r .publicKey $T/n1/state/state.json)\" != $k1 ] && jq -e .etcd.connected $T/n1/state/state.json >/dev/null"
+expect_eq "r1 kept its subnet after the key rotation" "$(cat "$T/n1/subnet4")" "$s1"
+newk=$(jq -r .publicKey "$T/n1/state/state.json")
+check "r2 has r1's new key as a peer" wait_for 10 sh -c "jq -e --arg k $newk '.peers[] | select(.publicKey == \$k)' $T/n2/peers.json >/dev/null"
+check "r2 no longer lists r1's old key" sh -c "! jq -e --arg k $k1 '.peers[] | select(.publicKey == \$k)' $T/n2/peers.json >/dev/null"
+expect_eq "subnet record of r1 carries the new key" "$(etcd_ctl get "/zl-cni/v1/zl-mesh/subnets/$s1" --print-value-only | jq -r .publicKey)" "$newk"
+
+echo "# hostile state files (FIFO, symlink, world-writable, deeply nested) are refused, never block"
+stop 2
+cp "$T/n2/state/state.json" "$T/good-state"
+shape() { # NAME: puts that shape at r2's state file
+  rm -f "$T/n2/state/state.json"
+  case $1 in
+    fifo) mkfifo "$T/n2/state/state.json" ;;
+    symlink) ln -s "$T/good-state" "$T/n2/state/state.json" ;;
+    writable) cp "$T/good-state" "$T/n2/state/state.json" && chmod 666 "$T/n2/state/state.json" ;;
+    deep) printf '%.0s[' $(seq 200000) >"$T/n2/state/state.json" ;;
+  esac
+}
+for s in fifo symlink writable deep; do
+  shape "$s"
+  : >"$T/n2/log"
+  start 2
+  check "r2 with a $s state file: not applied, says why" wait_for 10 grep -q 'last known state not applied' "$T/n2/log"
+  check "r2 with a $s state file: joins anyway" wait_for 20 sh -c "[ -f $T/n2/state/state.json ] && [ ! -L $T/n2/state/state.json ] && jq -e .etcd.connected $T/n2/state/state.json >/dev/null"
+  stop 2
+done
+finish
