@@ -126,7 +126,7 @@ bench_ipam() {
   echo "ipam bench took $((SECONDS - start)) s"
 }
 
-bench_bridge() { ZL_BUILD=$BUILD "$src/scripts/bench-bridge.sh"; }
+bench_bridge() { "$src/scripts/bench-bridge.sh" "$BUILD"; }
 
 # Kernel WireGuard: here if this kernel has it, else inside the VM (scripts/vm-run.sh).
 bench_wg() {
