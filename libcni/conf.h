@@ -37,10 +37,15 @@ struct NetConf {
 Result<NetConf> parse_netconf(std::string raw, bool for_gc = false);
 
 // The subnets an IPAM configuration in host-local's range syntax hands addresses from
-// (ipam.ranges[][].subnet, ipam.subnet), masked, without duplicates; [] for any other IPAM.
+// (ipam.ranges[][].subnet or .subnetFile, ipam.subnet), masked, without duplicates; [] for any other IPAM.
 // What a main plugin needs to know of the whole network (its masquerade sources), not just
 // of one pod's addresses.
 std::vector<net::IpNet> ipam_subnets(const NetConf& c);
+
+// The subnet an agent (zl-meshd) wrote to `path` for a range's `subnetFile`: one CIDR, an
+// optional newline. Not there yet → code 11 (try again later) naming the path; anything else
+// wrong → code 7. The file must be a regular file of ours, not writable by others.
+Result<net::IpNet> read_subnet_file(const std::string& path, std::string_view key);
 
 // Strings from args.cni.<key> (e.g. "ips") — [] when absent, code 7 when not a list of strings.
 Result<std::vector<std::string>> args_cni_strings(const NetConf& c, std::string_view key);

@@ -39,6 +39,14 @@ Result<Range> parse_range(const JVal& v, const std::string& path) {
   if (!v.IsObject()) return fail(kErrInvalidConfig, path + ": expected an object, got " + cni::json_snippet(v));
   auto subnet_s = cni::get_string(v, "subnet", path + ".subnet");
   if (!subnet_s) return std::move(subnet_s).error();
+  auto file = cni::get_string(v, "subnetFile", path + ".subnetFile");
+  if (!file) return std::move(file).error();
+  if (*subnet_s && *file) return fail(kErrInvalidConfig, path + ": subnet and subnetFile both given");
+  if (*file) {  // written by the mesh agent: the node's subnet, claimed in etcd
+    auto from_file = cni::read_subnet_file(**file, path + ".subnetFile");
+    if (!from_file) return std::move(from_file).error();
+    *subnet_s = from_file->str();
+  }
   if (!*subnet_s) return fail(kErrInvalidConfig, path + ".subnet: missing");
   auto subnet = net::IpNet::parse(**subnet_s);
   if (!subnet) return fail(kErrInvalidConfig, path + ".subnet \"" + **subnet_s + "\": not a CIDR");
