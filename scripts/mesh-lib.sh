@@ -88,6 +88,7 @@ mesh_agent_start() {
   ip netns exec "$(mesh_node "$n")" "$MESH_BUILD/zl-meshd" run "$(mesh_conflist_path "$n")" "$@" \
     >>"$MESH_DIR/n$n/agent.log" 2>&1 &
   echo "$!" >"$MESH_DIR/n$n/agent.pid"
+  disown "$!"
 }
 
 # mesh_agent_stop NODE [SIGNAL]: stops the node's agent (default TERM) and waits for it.

@@ -173,6 +173,7 @@ TEST_CASE("meshd state: round trip; peers file in zl-wg's format") {
   CHECK(back->peers[0] == s.peers[0]);
   CHECK(back->health.revision == 7);
   CHECK(back->health.connected);
+  CHECK(back->skipped == s.skipped);
   CHECK(!decode_state("{\"node\":\"n1\"}").ok());
   CHECK(!decode_state(std::string(1000000, '[')).ok());
 

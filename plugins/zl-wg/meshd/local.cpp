@@ -144,6 +144,12 @@ Result<LastKnown> decode_state(const std::string& text) {
       s.peers.push_back(std::move(*p));
     }
   }
+  auto skipped = cni::get_array(o, "skipped", "skipped");
+  if (skipped && *skipped) {
+    for (const auto& v : (*skipped)->GetArray()) {
+      if (v.IsString()) s.skipped.emplace_back(v.GetString(), v.GetStringLength());
+    }
+  }
   if (const JVal* e = cni::member(o, "etcd"); e && e->IsObject()) {
     auto ep = cni::get_string(*e, "endpoint", "endpoint");
     if (ep && *ep) s.health.endpoint = **ep;
