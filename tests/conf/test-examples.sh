@@ -66,4 +66,26 @@ want=$(jq -c '[.peers[] | {publicKey, endpoint, allowedIPs}] | sort_by(.publicKe
 expect_eq "mesh: the device holds exactly the example's peers" "$got" "$want"
 check "diagnostics also went to the ZL_CNI_LOG file" grep -q 'zl-wg\[[0-9]*\]: zcx.*peers +2' "$T/cni.log"
 cni del "${node}m"
+
+echo "# 40-zl-meshd.conflist: the agent's example (its files moved under the scratch dir)"
+jq --arg t "$T" --arg w "zcy${UNIQ:0:8}" '
+    .plugins[0].ipam.ranges[0][0].subnetFile = "\($t)/mesh/subnet4" | .plugins[0].ipam.dataDir = "\($t)/ipam-40"
+    | .plugins[1] += {privateKeyFile: "\($t)/wg40.key", peersFile: "\($t)/mesh/peers.json", interface: $w,
+        implementation: "userspace"}
+    | .plugins[1].mesh.stateDir = "\($t)/mesh/state"' "$SRC/conf/40-zl-meshd.conflist" >"$T/net.d/current.conflist"
+netns_add "${node}x"
+set +e
+OUT=$(cni add "${node}x" 2>&1)
+set -e
+check "meshd example without an agent: ADD says try again later, naming the subnet file" \
+  grep -qE '"code": ?11.*subnet4|subnet4.*not written yet' <<<"$OUT"
+expect_eq "meshd example: no pod veth left behind by the refused ADD" \
+  "$(ip -n "$node" -o link show | grep -cE ': zl[0-9a-f]{12}' || true)" "0"
+expect_eq "meshd example: no device created before the agent ran" \
+  "$(ip -n "$node" link show "zcy${UNIQ:0:8}" 2>/dev/null | wc -l)" "0"
+if out=$("$BUILD/zl-meshd" status "$T/net.d/current.conflist" 2>&1); then
+  fail "zl-meshd status with no state succeeded: $out"
+else
+  check "zl-meshd reads the example and says it has not run: $out" grep -q 'has not run' <<<"$out"
+fi
 finish
