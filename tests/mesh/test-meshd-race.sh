@@ -2,7 +2,8 @@
 # zl-meshd against a 3-member etcd that requires TLS client certificates (made here with
 # openssl): many agents joining an empty store at once get distinct subnets, every one sees
 # every other; an agent without a client certificate gets nothing; a node name reused with a
-# rotated key keeps its subnet. Agents run with --no-device (files only), in a namespace.
+# rotated key keeps its subnet; the endpoint is detected from the default route; a node down
+# longer than nodeGC is reaped with its subnet. Agents run with --no-device, in a namespace.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -28,14 +29,19 @@ conf() { # I [no-cert] → node I's conflist
       .plugins[0].ipam.ranges = [[{subnetFile: "\($d)/subnet4"}]]
       | .plugins[1] += {interface: "zr\($node)", privateKeyFile: "\($d)/wg.key", peersFile: "\($d)/peers.json"}
       | .plugins[1].mesh.etcd = ({endpoints: ($etcd | split(","))} + $tls)
-      | .plugins[1].mesh += {node: $node, endpoint: $ep, stateDir: "\($d)/state", clusterCIDR: "10.244.0.0/19"}' \
+      | .plugins[1].mesh += {node: $node, endpoint: $ep, stateDir: "\($d)/state", clusterCIDR: "10.244.0.0/19",
+                             leaseTTL: 6, keepaliveInterval: 2, nodeGC: 10}' \
     "$SRC/conf/40-zl-meshd.conflist" >"$d/conflist"
 }
 start() { # I
   ip netns exec "$ns" "$BUILD/zl-meshd" run "$T/n$1/conflist" --no-device >>"$T/n$1/log" 2>&1 &
   pids[$1]=$!
+  disown "$!"
 }
-stop() { kill -TERM "${pids[$1]}"; wait "${pids[$1]}" 2>/dev/null || true; }
+stop() {
+  kill -TERM "${pids[$1]}"
+  wait_for 20 sh -c "! kill -0 ${pids[$1]} 2>/dev/null"
+}
 peers_of() { jq '.peers | length' "$T/n$1/peers.json" 2>/dev/null || echo -1; }
 all_see() { # WANT: every agent's peers file lists WANT peers
   local i
@@ -84,6 +90,24 @@ check "r2 has r1's new key as a peer" wait_for 10 sh -c "jq -e --arg k $newk '.p
 check "r2 no longer lists r1's old key" sh -c "! jq -e --arg k $k1 '.peers[] | select(.publicKey == \$k)' $T/n2/peers.json >/dev/null"
 expect_eq "subnet record of r1 carries the new key" "$(etcd_ctl get "/zl-cni/v1/zl-mesh/subnets/$s1" --print-value-only | jq -r .publicKey)" "$newk"
 
+echo "# no endpoint configured: detected from the default route, refused without one"
+conf 98
+jq 'del(.plugins[1].mesh.endpoint)' "$T/n98/conflist" >"$T/n98/c" && mv "$T/n98/c" "$T/n98/conflist"
+start 98
+check "without a default route the agent says to set mesh.endpoint" wait_for 10 grep -q 'set mesh.endpoint' "$T/n98/log"
+check "and claims nothing" test ! -e "$T/n98/subnet4"
+ip -n "$ns" link add up0 type veth peer name up1
+ip -n "$ns" addr add 10.55.0.1/24 dev up0
+ip -n "$ns" link set up0 up
+ip -n "$ns" link set up1 up
+ip -n "$ns" route add default via 10.55.0.254
+check "with a default route it joins (it retried)" wait_for 20 test -s "$T/n98/subnet4"
+expect_eq "its published endpoint is the default route's source address" \
+  "$(etcd_ctl get /zl-cni/v1/zl-mesh/nodes/r98 --print-value-only | jq -r .endpoint)" "10.55.0.1:51820"
+stop 98
+etcd_ctl del /zl-cni/v1/zl-mesh/nodes/r98 >/dev/null
+etcd_ctl del "/zl-cni/v1/zl-mesh/subnets/$(cat "$T/n98/subnet4")" >/dev/null
+
 echo "# hostile state files (FIFO, symlink, world-writable, deeply nested) are refused, never block"
 stop 2
 cp "$T/n2/state/state.json" "$T/good-state"
@@ -104,4 +128,14 @@ for s in fifo symlink writable deep; do
   check "r2 with a $s state file: joins anyway" wait_for 20 sh -c "[ -f $T/n2/state/state.json ] && [ ! -L $T/n2/state/state.json ] && jq -e .etcd.connected $T/n2/state/state.json >/dev/null"
   stop 2
 done
+
+echo "# a node killed -9 and down longer than nodeGC (10 s) is reaped with its subnet by one reaper"
+start 2
+check "r2 back" wait_for 20 sh -c "jq -e .etcd.connected $T/n2/state/state.json >/dev/null"
+s3=$(cat "$T/n3/subnet4")
+kill -KILL "${pids[3]}"
+check "r3's node record reaped" wait_for 40 sh -c "[ -z \"\$(ip netns exec $ns env ETCDCTL_API=3 etcdctl --endpoints=$ETCD_ENDPOINTS --cacert=$ETCD_CERTS/ca.pem --cert=$ETCD_CERTS/client.pem --key=$ETCD_CERTS/client-key.pem get /zl-cni/v1/zl-mesh/nodes/r3 --keys-only)\" ]"
+expect_eq "r3's subnet freed with it" "$(etcd_ctl get "/zl-cni/v1/zl-mesh/subnets/$s3" --keys-only)" ""
+check "the others drop r3's peer" wait_for 10 sh -c "[ \"\$(jq '.peers | length' $T/n2/peers.json)\" = $((K - 2)) ]"
+expect_eq "exactly one agent reaped it" "$(cat "$T"/n*/log | grep -c 'reaped node r3')" "1"
 finish

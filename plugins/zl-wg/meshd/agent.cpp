@@ -44,7 +44,8 @@ Result<net::wg::Endpoint> own_endpoint(const MeshConfig& c) {
   auto r = net::route_get(*rtnl, *net::IpAddr::parse("203.0.113.1"));
   if (r && r->prefsrc && r->dst.len == 0) return net::wg::Endpoint{*r->prefsrc, c.wg.listen_port};
   if (r && r->prefsrc) return net::wg::Endpoint{*r->prefsrc, c.wg.listen_port};
-  return cni::fail(cni::kErrInvalidConfig, "no default route to take this node's endpoint from: set mesh.endpoint");
+  // Not fatal: the network may come up after the agent (boot order); retried with backoff.
+  return cni::fail(cni::kErrTryAgainLater, "no default route to take this node's endpoint from: set mesh.endpoint");
 }
 
 class Agent {
@@ -183,9 +184,13 @@ Result<net::IpNet> Agent::claim_in(const net::IpNet& space, int len) {
     if (!pick) return Error::make(cni::kErrInvalidConfig, "no free /" + std::to_string(len) + " left in " + space.str());
     std::string key = keys_.subnet(*pick);
     std::vector<Compare> cmp{{.key = key, .target = Compare::Target::kCreate, .number = 0}};
-    auto t = etcd_->txn(cmp, {{.kind = TxnOp::Kind::kPut, .key = key, .value = encode(rec)}}, {});
+    auto t = etcd_->txn(cmp, {{.kind = TxnOp::Kind::kPut, .key = key, .value = encode(rec)}},
+                        {{.kind = TxnOp::Kind::kRange, .key = key}});
     if (!t) return std::move(t).error();
-    if (t->succeeded) {
+    // Ours already: a retried request whose first attempt committed (the client fails over).
+    bool ours = !t->succeeded && !t->ranges.empty() && !t->ranges[0].kvs.empty() &&
+                decode_subnet(t->ranges[0].kvs[0].value).ok() && *decode_subnet(t->ranges[0].kvs[0].value) == rec;
+    if (t->succeeded || ours) {
       net::log("claimed subnet " + pick->str());
       return *pick;
     }
@@ -260,6 +265,7 @@ Status Agent::relist() {
 }
 
 Status Agent::join() {
+  if (auto ep = own_endpoint(cfg_); !ep) return std::move(ep).error();  // before anything is claimed
   if (auto s = ensure_cluster(); !s) return s;
   if (auto s = relist(); !s) return s;
   if (auto s = claim_subnets(); !s) return s;
@@ -356,6 +362,7 @@ Status Agent::serve_once() {
     next_keepalive_ = now + cfg_.keepalive_interval * 1000;
     state_.health.last_contact = unix_now();
     state_.health.endpoint = etcd_->endpoint();
+    if (cfg_.node_gc > 0) reap(build_view(keys_, self_, kvs_));  // down long enough needs no event
     save();
   }
   if (now >= next_resync_) {
