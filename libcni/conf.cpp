@@ -4,6 +4,7 @@
 
 #include "libcni/env.h"
 #include "libcni/errors.h"
+#include "libnet/core/file.h"
 #include "libcni/version.h"
 
 namespace zl::cni {
@@ -107,13 +108,34 @@ Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
   return c;
 }
 
+Result<net::IpNet> read_subnet_file(const std::string& path, std::string_view key) {
+  std::string q = std::string(key) + " " + printable(path);
+  if (auto s = validate_path(path, key); !s) return std::move(s).error();
+  auto text = net::read_file(path, {.follow_symlink = false, .must_own = true, .forbidden_mode = 022}, 4096);
+  if (!text) {
+    if (text.error().sys == ENOENT) return fail(kErrTryAgainLater, q + ": not written yet: is zl-meshd running?");
+    return fail(kErrInvalidConfig, q + ": " + text.error().msg);
+  }
+  std::string_view v = *text;
+  if (v.ends_with('\n')) v.remove_suffix(1);
+  auto n = net::IpNet::parse(v);
+  if (!n || v.find('\0') != std::string_view::npos) {
+    return fail(kErrInvalidConfig, q + ": \"" + printable(v) + "\" is not a CIDR");
+  }
+  return *n;
+}
+
 std::vector<net::IpNet> ipam_subnets(const NetConf& c) {
   std::vector<net::IpNet> out;
   if (!c.ipam) return out;
   auto add = [&](const JVal& range) {
-    const JVal* s = member(range, "subnet");
-    if (!s || !s->IsString()) return;  // the IPAM plugin itself reports bad ranges
-    auto n = net::IpNet::parse(std::string_view(s->GetString(), s->GetStringLength()));
+    std::optional<net::IpNet> n;
+    if (const JVal* s = member(range, "subnet"); s && s->IsString()) {
+      n = net::IpNet::parse(std::string_view(s->GetString(), s->GetStringLength()));
+    } else if (const JVal* f = member(range, "subnetFile"); f && f->IsString()) {
+      auto r = read_subnet_file(std::string(f->GetString(), f->GetStringLength()), "subnetFile");
+      if (r) n = *r;
+    }  // the IPAM plugin itself reports bad ranges
     if (n && std::find(out.begin(), out.end(), n->masked()) == out.end()) out.push_back(n->masked());
   };
   add(*c.ipam);
