@@ -173,6 +173,9 @@ Result<Config> parse_config(const cni::NetConf& conf) {
     // Whoever can write it routes this node's traffic: the same trust rules as a key file,
     // but readable by anyone (it holds only public keys and addresses).
     auto text = net::read_file(c.peers_file, {.follow_symlink = false, .must_own = true, .forbidden_mode = 022});
+    if (!text && text.error().sys == ENOENT) {  // zl-meshd has not written it yet
+      return fail(cni::kErrTryAgainLater, "peersFile " + cni::printable(c.peers_file) + ": not written yet: is zl-meshd running?");
+    }
     if (!text) return fail(kErrInvalidConfig, "peersFile: " + text.error().msg);
     auto doc = cni::parse_json(*text, "peersFile " + c.peers_file);
     if (!doc) return fail(kErrInvalidConfig, doc.error().msg);

@@ -37,7 +37,8 @@ struct Config {
 };
 
 // Parses the plugin's keys (code 7 naming the bad value). Reads peersFile; a peersFile
-// that is unreadable or malformed fails the whole parse (never half-applied).
+// that is unreadable or malformed fails the whole parse (never half-applied); one that does
+// not exist yet is code 11 (try again later). Other keys (e.g. "mesh", zl-meshd's) are ignored.
 Result<Config> parse_config(const cni::NetConf& conf);
 
 // Validates the peer set against the node's own public key: own key listed, duplicate

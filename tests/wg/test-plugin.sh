@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # zl-wg as a CNI plugin on this host (userspace fallback; the host kernel has no WireGuard):
-# bad input → code 7 naming the value and nothing applied; a broken peersFile never
-# half-applies; prevResult passes through; routes of others (default route, connected subnet)
+# bad input → code 7 naming the value and nothing applied (a peersFile not there yet: code 11);
+# a broken peersFile never half-applies; prevResult passes through; routes of others (default route, connected subnet)
 # are never taken over or removed; peersFile trust rules and FIFO/symlink/nesting shapes; dead
 # writers' key temp files; sync --dry-run; DEL/GC are no-ops; CHECK and STATUS; CLI exit codes.
 # Topology: one "node" netns with a dummy underlay; the device is created by the plugin.
@@ -73,12 +73,16 @@ echo '[{"publicKey":' >"$T/peers.json"
 bad "malformed peersFile" "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" "" 'peers\.json'
 echo "[$(peer "$k2" 192.0.2.3:51820 10.70.3.0/24),{\"publicKey\":\"bad\"}]" >"$T/peers.json"
 bad "peersFile with one bad peer is not half-applied" "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" "" '"bad"'
-chmod 000 "$T/peers.json"
 mv "$T/peers.json" "$T/peers.gone"
-bad "unreadable peersFile" "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" "" 'peers\.json'
+wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]")"
+expect_cni_error "peersFile not written yet (zl-meshd not running): code 11 naming it" 11 \
+  "peersFile $T/peers\.json: not written yet: is zl-meshd running\?"
+expect_eq "peersFile not written yet: device unchanged" "$(snapshot)" "$good"
 mv "$T/peers.gone" "$T/peers.json"
-chmod 600 "$T/peers.json"
 echo '[]' >"$T/peers.json"
+wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" ',"mesh":{"etcd":["https://192.0.2.9:2379"]}')"
+expect_eq "the agent's mesh object (opaque to the plugin) is accepted" "$RC" "0"
+expect_eq "and changes nothing" "$(snapshot)" "$good"
 
 echo "# a gateway that is not a local address is not used as route source"
 wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" ",${prev//10.70.1.1/10.71.1.1}")"
