@@ -101,6 +101,9 @@ Result<PeerConfig> parse_peer(const JVal& v, const std::string& path) {
   auto ka = cni::get_int(v, "persistentKeepalive", path + ".persistentKeepalive", 0, 65535);
   if (!ka) return std::move(ka).error();
   p.keepalive = static_cast<uint16_t>(ka->value_or(0));
+  auto nat = cni::get_bool(v, "behindNAT", path + ".behindNAT");
+  if (!nat) return std::move(nat).error();
+  p.behind_nat = nat->value_or(false);
   auto psk = cni::get_string(v, "presharedKeyFile", path + ".presharedKeyFile");
   if (!psk) return std::move(psk).error();
   if (*psk) {

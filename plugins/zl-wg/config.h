@@ -20,6 +20,7 @@ struct PeerConfig {
   std::string endpoint_text;  // as written, for messages
   std::vector<net::IpNet> allowed_ips;
   uint16_t keepalive = 0;
+  bool behind_nat = false;  // keep the endpoint the device learned (roaming); see plan.h
   std::string preshared_key_file;
   std::optional<net::SecretKey> preshared_key;  // loaded once, from preshared_key_file
 };

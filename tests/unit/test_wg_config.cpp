@@ -134,3 +134,11 @@ TEST_CASE("zl-wg config: a peersFile not written yet is code 11 naming it; a mes
   auto m = parse(R"("mesh":{"etcd":["https://10.0.0.1:2379"],"podCidr":"10.244.0.0/16"})");
   CHECK(m.ok());
 }
+
+TEST_CASE("zl-wg config: behindNAT is a bool, false by default") {
+  auto c = parse(R"("peers":[)" + peer(1, R"("10.1.0.0/24")", R"(,"behindNAT":true)") + "," + peer(2, R"("10.2.0.0/24")") + "]");
+  REQUIRE(c.ok());
+  CHECK(c->peers[0].behind_nat);
+  CHECK_FALSE(c->peers[1].behind_nat);
+  expect_invalid(R"("peers":[)" + peer(1, R"("10.1.0.0/24")", R"(,"behindNAT":"yes")") + "]", "peers[0].behindNAT");
+}
