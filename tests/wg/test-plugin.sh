@@ -4,7 +4,7 @@
 # a broken peersFile never half-applies; prevResult passes through; routes of others (default route, connected subnet)
 # are never taken over or removed; peersFile trust rules and FIFO/symlink/nesting shapes; dead
 # writers' key temp files; sync --dry-run; DEL/GC are no-ops; CHECK and STATUS; CLI exit codes;
-# show with zl-meshd's peer names file (name, up/down, JSON fields; a bad file only drops them).
+# behindNAT keeps a roamed endpoint; show with zl-meshd's peer names file (name, up/down, JSON fields; a bad file only drops them).
 # Topology: one "node" netns with a dummy underlay; the device is created by the plugin.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
@@ -198,6 +198,19 @@ ip netns exec "$node" "$BUILD/zl-wg" show nosuchif >/dev/null 2>"$T/err"
 expect_eq "show of a missing interface exits 1" "$?" "1"
 set -e
 check "and says which" grep -q 'nosuchif' "$T/err"
+
+echo "# behindNAT: the endpoint the device learned (roaming) is kept; without it, set back"
+nat_peer() { printf '{"publicKey":"%s","endpoint":"192.0.2.2:51820","allowedIPs":["10.70.2.0/24"]%s}' "$k1" "${1:-}"; }
+endpoint_of_k1() { show_ep=$(ip netns exec "$node" "$BUILD/zl-wg" show "$ifn" --json); jq -r --arg k "$k1" '.interfaces[0].peers[] | select(.publicKey == $k) | .endpoint' <<<"$show_ep"; }
+wg_exec ADD "$(conf_for "[$(nat_peer ',"behindNAT":true')]" ",$prev")"
+expect_eq "behindNAT: ADD succeeds" "$RC" "0"
+expect_eq "behindNAT: the device starts with the configured endpoint" "$(endpoint_of_k1)" "192.0.2.2:51820"
+ip netns exec "$node" wg set "$ifn" peer "$k1" endpoint 198.51.100.7:4444  # as a handshake from a new address would
+wg_exec ADD "$(conf_for "[$(nat_peer ',"behindNAT":true')]" ",$prev")"
+expect_eq "behindNAT: ADD succeeds again" "$RC" "0"
+expect_eq "behindNAT: the roamed endpoint is kept" "$(endpoint_of_k1)" "198.51.100.7:4444"
+wg_exec ADD "$(conf_for "[$(nat_peer)]" ",$prev")"
+expect_eq "without behindNAT the configured endpoint is set back" "$(endpoint_of_k1)" "192.0.2.2:51820"
 
 echo "# zl-wg show: peer names from zl-meshd's names file"
 names=/run/zl-cni/wg/$ifn.names.json
