@@ -4,8 +4,8 @@
 
 #include "libcni/env.h"
 #include "libcni/errors.h"
-#include "libcni/version.h"
 #include "libnet/core/file.h"
+#include "libcni/version.h"
 
 namespace zl::cni {
 namespace {
@@ -109,17 +109,19 @@ Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
 }
 
 Result<net::IpNet> read_subnet_file(const std::string& path, std::string_view key) {
-  std::string q = std::string(key) + " " + path;
+  std::string q = std::string(key) + " " + printable(path);
   if (auto s = validate_path(path, key); !s) return std::move(s).error();
   auto text = net::read_file(path, {.follow_symlink = false, .must_own = true, .forbidden_mode = 022}, 4096);
   if (!text) {
-    if (text.error().sys == ENOENT) return fail(kErrTryAgainLater, q + ": not written yet (is zl-meshd running?)");
-    return fail(kErrInvalidConfig, std::string(key) + ": " + text.error().msg);
+    if (text.error().sys == ENOENT) return fail(kErrTryAgainLater, q + ": not written yet: is zl-meshd running?");
+    return fail(kErrInvalidConfig, q + ": " + text.error().msg);
   }
   std::string_view v = *text;
-  if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
+  if (v.ends_with('\n')) v.remove_suffix(1);
   auto n = net::IpNet::parse(v);
-  if (!n) return fail(kErrInvalidConfig, q + ": \"" + printable(v, 64) + "\" is not a CIDR");
+  if (!n || v.find('\0') != std::string_view::npos) {
+    return fail(kErrInvalidConfig, q + ": \"" + printable(v) + "\" is not a CIDR");
+  }
   return *n;
 }
 
@@ -128,13 +130,12 @@ std::vector<net::IpNet> ipam_subnets(const NetConf& c) {
   if (!c.ipam) return out;
   auto add = [&](const JVal& range) {
     std::optional<net::IpNet> n;
-    const JVal* s = member(range, "subnet");
-    const JVal* f = member(range, "subnetFile");
-    if (s && s->IsString()) {
+    if (const JVal* s = member(range, "subnet"); s && s->IsString()) {
       n = net::IpNet::parse(std::string_view(s->GetString(), s->GetStringLength()));
-    } else if (f && f->IsString()) {
-      if (auto r = read_subnet_file(f->GetString(), "subnetFile")) n = *r;
-    }  // else: the IPAM plugin itself reports bad ranges
+    } else if (const JVal* f = member(range, "subnetFile"); f && f->IsString()) {
+      auto r = read_subnet_file(std::string(f->GetString(), f->GetStringLength()), "subnetFile");
+      if (r) n = *r;
+    }  // the IPAM plugin itself reports bad ranges
     if (n && std::find(out.begin(), out.end(), n->masked()) == out.end()) out.push_back(n->masked());
   };
   add(*c.ipam);

@@ -36,16 +36,19 @@ struct NetConf {
 // `command` decides what is required: GC wants the valid-attachments list.
 Result<NetConf> parse_netconf(std::string raw, bool for_gc = false);
 
+// The CIDR in a subnet file (a range's "subnetFile", written by zl-meshd): one CIDR as text,
+// optional trailing newline. Read with the peers-file rules: regular file, no symlink, owned
+// by our euid, not group/world-writable, at most 4 KiB, never blocking. `key` (e.g.
+// "ipam.ranges[0][0].subnetFile") names it in errors. Missing → code 11 (try again later:
+// the agent has not written it yet); unreadable or not a CIDR → code 7 naming path and value.
+// Returned as written (not masked).
+Result<net::IpNet> read_subnet_file(const std::string& path, std::string_view key);
+
 // The subnets an IPAM configuration in host-local's range syntax hands addresses from
 // (ipam.ranges[][].subnet or .subnetFile, ipam.subnet), masked, without duplicates; [] for any other IPAM.
 // What a main plugin needs to know of the whole network (its masquerade sources), not just
 // of one pod's addresses.
 std::vector<net::IpNet> ipam_subnets(const NetConf& c);
-
-// The subnet an agent (zl-meshd) wrote to `path` for a range's `subnetFile`: one CIDR, an
-// optional newline. Not there yet → code 11 (try again later) naming the path; anything else
-// wrong → code 7. The file must be a regular file of ours, not writable by others.
-Result<net::IpNet> read_subnet_file(const std::string& path, std::string_view key);
 
 // Strings from args.cni.<key> (e.g. "ips") — [] when absent, code 7 when not a list of strings.
 Result<std::vector<std::string>> args_cni_strings(const NetConf& c, std::string_view key);

@@ -35,25 +35,35 @@ const char* unusable_for_pods(const net::IpNet& subnet) {
   return nullptr;
 }
 
-Result<Range> parse_range(const JVal& v, const std::string& path) {
-  if (!v.IsObject()) return fail(kErrInvalidConfig, path + ": expected an object, got " + cni::json_snippet(v));
+// A range's subnet: "subnet" (a CIDR) or "subnetFile" (a file holding one, written by
+// zl-meshd), exactly one of them. `q` receives how messages name it.
+Result<net::IpNet> range_subnet(const JVal& v, const std::string& path, std::string& q) {
   auto subnet_s = cni::get_string(v, "subnet", path + ".subnet");
   if (!subnet_s) return std::move(subnet_s).error();
   auto file = cni::get_string(v, "subnetFile", path + ".subnetFile");
   if (!file) return std::move(file).error();
-  if (*subnet_s && *file) return fail(kErrInvalidConfig, path + ": subnet and subnetFile both given");
-  if (*file) {  // written by the mesh agent: the node's subnet, claimed in etcd
-    auto from_file = cni::read_subnet_file(**file, path + ".subnetFile");
-    if (!from_file) return std::move(from_file).error();
-    *subnet_s = from_file->str();
+  if (*subnet_s && *file) return fail(kErrInvalidConfig, path + ": set either subnet or subnetFile, not both");
+  if (*file) {
+    auto n = cni::read_subnet_file(**file, path + ".subnetFile");
+    if (!n) return std::move(n).error();
+    q = path + ".subnetFile " + cni::printable(**file) + " (" + n->str() + ")";
+    return *n;
   }
-  if (!*subnet_s) return fail(kErrInvalidConfig, path + ".subnet: missing");
+  if (!*subnet_s) return fail(kErrInvalidConfig, path + ".subnet: missing (set subnet or subnetFile)");
   auto subnet = net::IpNet::parse(**subnet_s);
   if (!subnet) return fail(kErrInvalidConfig, path + ".subnet \"" + **subnet_s + "\": not a CIDR");
+  q = path + ".subnet " + **subnet_s;
+  return *subnet;
+}
+
+Result<Range> parse_range(const JVal& v, const std::string& path) {
+  if (!v.IsObject()) return fail(kErrInvalidConfig, path + ": expected an object, got " + cni::json_snippet(v));
+  std::string q;  // names the subnet and where it came from
+  auto subnet = range_subnet(v, path, q);
+  if (!subnet) return std::move(subnet).error();
   Range r;
   r.subnet = subnet->masked();
   const bool v4 = r.subnet.addr.is_v4();
-  const std::string q = path + ".subnet " + **subnet_s;
   if (r.subnet.host_bits() == 0) return fail(kErrInvalidConfig, q + ": a /" + std::to_string(r.subnet.len) + " has no usable addresses");
   if (const char* why = unusable_for_pods(r.subnet)) return fail(kErrInvalidConfig, q + ": " + why);
   if (v4 && r.subnet.host_bits() < 2) return fail(kErrInvalidConfig, q + ": too small (needs /30 or larger)");
@@ -133,7 +143,8 @@ Result<Config> parse_config(const cni::NetConf& conf) {
       c.range_sets.push_back(std::move(rs));
     }
   }
-  if (cni::member(ipam, "subnet")) {  // single-range shorthand, like host-local
+  // Single-range shorthand, like host-local (subnetFile counts as subnet).
+  if (cni::member(ipam, "subnet") || cni::member(ipam, "subnetFile")) {
     if (*ranges) return fail(kErrInvalidConfig, "ipam: use either subnet or ranges, not both");
     auto r = parse_range(ipam, "ipam");
     if (!r) return std::move(r).error();

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <map>
 
 #include "libcni/conf.h"
 #include "libcni/env.h"
@@ -10,6 +11,7 @@
 #include "libnet/core/file.h"
 #include "libnet/core/names.h"
 #include "plugins/zl-wg/mesh.h"
+#include "plugins/zl-wg/names.h"
 #include "plugins/zl-wg/wg.h"
 
 namespace zl::wg {
@@ -132,6 +134,119 @@ std::string ago(int64_t sec) {
   return std::to_string(d) + (d == 1 ? " second ago" : " seconds ago");
 }
 
+// The names zl-meshd wrote for a device's peers. A missing file: none; a bad one: none, and
+// one warning line (show still works without them).
+std::map<net::Key, PeerName> names_of(const std::string& ifname) {
+  std::map<net::Key, PeerName> out;
+  auto names = read_peer_names(ifname);
+  if (!names) {
+    std::fprintf(stderr, "zl-wg: warning: peer names not shown: %s\n", cni::printable(names.error().msg).c_str());
+    return out;
+  }
+  for (auto& n : *names) out[n.public_key] = std::move(n);
+  return out;
+}
+
+using Names = std::map<std::string, std::map<net::Key, PeerName>>;  // per device
+
+// One peer of --json; `dn` its device's names.
+void write_peer(cni::JWriter& w, const net::wg::Peer& p, const std::map<net::Key, PeerName>& dn) {
+  w.StartObject();
+  w.Key("publicKey");
+  w.String(net::key_to_base64(p.public_key));
+  w.Key("endpoint");
+  if (p.endpoint) {
+    w.String(p.endpoint->str());
+  } else {
+    w.Null();
+  }
+  w.Key("allowedIPs");
+  w.StartArray();
+  for (const auto& a : p.allowed_ips) w.String(a.str());
+  w.EndArray();
+  w.Key("latestHandshake");
+  w.Int64(p.handshake_sec);
+  w.Key("rxBytes");
+  w.Uint64(p.rx_bytes);
+  w.Key("txBytes");
+  w.Uint64(p.tx_bytes);
+  w.Key("persistentKeepalive");
+  w.Uint(p.keepalive);
+  auto n = dn.find(p.public_key);
+  w.Key("node");
+  if (n != dn.end()) {
+    w.String(n->second.node);
+  } else {
+    w.Null();
+  }
+  w.Key("up");
+  if (n != dn.end()) {
+    w.Bool(n->second.up);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+// The --json form; "node" and "up" are null for peers the names file does not name.
+std::string show_json(const std::vector<net::wg::Device>& devices, Names& names) {
+  rapidjson::StringBuffer sb;
+  cni::JWriter w(sb);
+  w.StartObject();
+  w.Key("interfaces");
+  w.StartArray();
+  for (const auto& d : devices) {
+    w.StartObject();
+    w.Key("name");
+    w.String(d.name);
+    w.Key("publicKey");
+    w.String(d.public_key ? net::key_to_base64(*d.public_key) : "");
+    w.Key("listenPort");
+    w.Uint(d.listen_port);
+    w.Key("fwmark");
+    w.Uint(d.fwmark);
+    w.Key("peers");
+    w.StartArray();
+    for (const auto& p : d.peers) write_peer(w, p, names[d.name]);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize()) + "\n";
+}
+
+std::string show_text(const std::vector<net::wg::Device>& devices, Names& names) {
+  std::string o;
+  for (const auto& d : devices) {
+    if (!o.empty()) o += "\n";
+    o += "interface: " + d.name + "\n";
+    if (d.public_key) o += "  public key: " + net::key_to_base64(*d.public_key) + "\n";
+    if (d.listen_port) o += "  listening port: " + std::to_string(d.listen_port) + "\n";
+    if (d.fwmark) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "0x%x", d.fwmark);
+      o += std::string("  fwmark: ") + hex + "\n";
+    }
+    for (const auto& p : d.peers) {
+      o += "\npeer: " + net::key_to_base64(p.public_key) + "\n";
+      const auto& dn = names[d.name];
+      if (auto n = dn.find(p.public_key); n != dn.end()) {
+        o += "  node: " + n->second.node + (n->second.up ? " (up)" : " (down)") + "\n";
+      }
+      if (p.preshared_key) o += "  preshared key: (hidden)\n";
+      if (p.endpoint) o += "  endpoint: " + p.endpoint->str() + "\n";
+      o += "  allowed ips: ";
+      if (p.allowed_ips.empty()) o += "(none)";
+      for (size_t i = 0; i < p.allowed_ips.size(); ++i) o += (i ? ", " : "") + p.allowed_ips[i].str();
+      o += "\n  latest handshake: " + ago(p.handshake_sec) + "\n";
+      o += "  transfer: " + human_bytes(p.rx_bytes) + " received, " + human_bytes(p.tx_bytes) + " sent\n";
+      if (p.keepalive) o += "  persistent keepalive: every " + std::to_string(p.keepalive) + " seconds\n";
+    }
+  }
+  return o;
+}
+
 int cmd_show(const std::string& only, bool json) {
   auto rtnl = net::NlSock::open();
   if (!rtnl) return fail_msg(rtnl.error().msg);
@@ -155,80 +270,9 @@ int cmd_show(const std::string& only, bool json) {
     devices.push_back(std::move(*d));
   }
   if (!only.empty() && devices.empty()) return fail_msg("no WireGuard interface \"" + only + "\"");
-  if (json) {
-    rapidjson::StringBuffer sb;
-    cni::JWriter w(sb);
-    w.StartObject();
-    w.Key("interfaces");
-    w.StartArray();
-    for (const auto& d : devices) {
-      w.StartObject();
-      w.Key("name");
-      w.String(d.name);
-      w.Key("publicKey");
-      w.String(d.public_key ? net::key_to_base64(*d.public_key) : "");
-      w.Key("listenPort");
-      w.Uint(d.listen_port);
-      w.Key("fwmark");
-      w.Uint(d.fwmark);
-      w.Key("peers");
-      w.StartArray();
-      for (const auto& p : d.peers) {
-        w.StartObject();
-        w.Key("publicKey");
-        w.String(net::key_to_base64(p.public_key));
-        w.Key("endpoint");
-        if (p.endpoint) {
-          w.String(p.endpoint->str());
-        } else {
-          w.Null();
-        }
-        w.Key("allowedIPs");
-        w.StartArray();
-        for (const auto& a : p.allowed_ips) w.String(a.str());
-        w.EndArray();
-        w.Key("latestHandshake");
-        w.Int64(p.handshake_sec);
-        w.Key("rxBytes");
-        w.Uint64(p.rx_bytes);
-        w.Key("txBytes");
-        w.Uint64(p.tx_bytes);
-        w.Key("persistentKeepalive");
-        w.Uint(p.keepalive);
-        w.EndObject();
-      }
-      w.EndArray();
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    out(std::string(sb.GetString(), sb.GetSize()) + "\n");
-    return 0;
-  }
-  std::string o;
-  for (const auto& d : devices) {
-    if (!o.empty()) o += "\n";
-    o += "interface: " + d.name + "\n";
-    if (d.public_key) o += "  public key: " + net::key_to_base64(*d.public_key) + "\n";
-    if (d.listen_port) o += "  listening port: " + std::to_string(d.listen_port) + "\n";
-    if (d.fwmark) {
-      char hex[16];
-      std::snprintf(hex, sizeof hex, "0x%x", d.fwmark);
-      o += std::string("  fwmark: ") + hex + "\n";
-    }
-    for (const auto& p : d.peers) {
-      o += "\npeer: " + net::key_to_base64(p.public_key) + "\n";
-      if (p.preshared_key) o += "  preshared key: (hidden)\n";
-      if (p.endpoint) o += "  endpoint: " + p.endpoint->str() + "\n";
-      o += "  allowed ips: ";
-      if (p.allowed_ips.empty()) o += "(none)";
-      for (size_t i = 0; i < p.allowed_ips.size(); ++i) o += (i ? ", " : "") + p.allowed_ips[i].str();
-      o += "\n  latest handshake: " + ago(p.handshake_sec) + "\n";
-      o += "  transfer: " + human_bytes(p.rx_bytes) + " received, " + human_bytes(p.tx_bytes) + " sent\n";
-      if (p.keepalive) o += "  persistent keepalive: every " + std::to_string(p.keepalive) + " seconds\n";
-    }
-  }
-  out(o);
+  Names names;
+  for (const auto& d : devices) names[d.name] = names_of(d.name);
+  out(json ? show_json(devices, names) : show_text(devices, names));
   return 0;
 }
 

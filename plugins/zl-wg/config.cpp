@@ -102,6 +102,9 @@ Result<PeerConfig> parse_peer(const JVal& v, const std::string& path) {
   auto ka = cni::get_int(v, "persistentKeepalive", path + ".persistentKeepalive", 0, 65535);
   if (!ka) return std::move(ka).error();
   p.keepalive = static_cast<uint16_t>(ka->value_or(0));
+  auto nat = cni::get_bool(v, "behindNAT", path + ".behindNAT");
+  if (!nat) return std::move(nat).error();
+  p.behind_nat = nat->value_or(false);
   auto psk = cni::get_string(v, "presharedKeyFile", path + ".presharedKeyFile");
   if (!psk) return std::move(psk).error();
   if (*psk) {
@@ -184,7 +187,7 @@ Result<Config> parse_config(const cni::NetConf& conf) {
     // but readable by anyone (it holds only public keys and addresses).
     auto text = net::read_file(c.peers_file, {.follow_symlink = false, .must_own = true, .forbidden_mode = 022});
     if (!text && text.error().sys == ENOENT) {  // zl-meshd has not written it yet
-      return fail(cni::kErrTryAgainLater, "peersFile " + c.peers_file + ": not written yet (is zl-meshd running?)");
+      return fail(cni::kErrTryAgainLater, "peersFile " + cni::printable(c.peers_file) + ": not written yet: is zl-meshd running?");
     }
     if (!text) return fail(kErrInvalidConfig, "peersFile: " + text.error().msg);
     auto doc = cni::parse_json(*text, "peersFile " + c.peers_file);

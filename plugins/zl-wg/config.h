@@ -20,6 +20,7 @@ struct PeerConfig {
   std::string endpoint_text;  // as written, for messages
   std::vector<net::IpNet> allowed_ips;
   uint16_t keepalive = 0;
+  bool behind_nat = false;  // keep the endpoint the device learned (roaming); see plan.h
   std::string preshared_key_file;
   std::optional<net::SecretKey> preshared_key;  // loaded once, from preshared_key_file
 };
@@ -43,7 +44,8 @@ Result<Config> parse_device_config(const cni::NetConf& conf);
 Result<net::wg::Endpoint> parse_endpoint(const std::string& s, const std::string& path, bool resolve = true);
 
 // Parses the plugin's keys (code 7 naming the bad value). Reads peersFile; a peersFile
-// that is unreadable or malformed fails the whole parse (never half-applied).
+// that is unreadable or malformed fails the whole parse (never half-applied); one that does
+// not exist yet is code 11 (try again later). Other keys (e.g. "mesh", zl-meshd's) are ignored.
 Result<Config> parse_config(const cni::NetConf& conf);
 
 // Validates the peer set against the node's own public key: own key listed, duplicate

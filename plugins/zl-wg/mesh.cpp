@@ -77,6 +77,7 @@ Desired desired(const Config& c, const net::Key& own, const std::vector<net::IpA
     p.keepalive = pc.keepalive;
     p.allowed_ips = pc.allowed_ips;
     if (pc.preshared_key) p.preshared_key = pc.preshared_key->clone();
+    if (pc.behind_nat) d.behind_nat.insert(pc.public_key);
     d.peers.push_back(std::move(p));
   }
   return d;

@@ -29,7 +29,7 @@ bool same_psk(const std::optional<net::SecretKey>& a, const std::optional<net::S
 }
 
 // Peers: the smallest update. Desired peers are consumed (their preshared keys move on).
-void plan_peers(const net::wg::Device& cur, std::vector<Peer>& want, Plan& p) {
+void plan_peers(const net::wg::Device& cur, std::vector<Peer>& want, const std::set<net::Key>& behind_nat, Plan& p) {
   std::map<net::Key, const Peer*> have;
   for (const auto& h : cur.peers) have[h.public_key] = &h;
   for (auto& w : want) {
@@ -42,6 +42,9 @@ void plan_peers(const net::wg::Device& cur, std::vector<Peer>& want, Plan& p) {
     }
     const Peer& h = *it->second;
     have.erase(it);
+    // Behind NAT: the address the device has (its handshakes taught it) is the one that
+    // works; the configured one is only a first guess. No endpoint attribute: unchanged.
+    if (h.endpoint && behind_nat.count(w.public_key)) w.endpoint.reset();
     bool differs = !same_psk(h.preshared_key, w.preshared_key) || (w.endpoint && h.endpoint != w.endpoint) ||
                    h.keepalive != w.keepalive;
     bool aips_differ = sorted(h.allowed_ips) != sorted(w.allowed_ips);
@@ -149,7 +152,7 @@ Plan make_plan(Desired want, const Snapshot& have) {
   if (cur.fwmark != want.fwmark) p.update.fwmark = want.fwmark;
   // Routes first: they read the desired peers, which the peer plan then consumes.
   plan_routes(want, want.peers, have, p);
-  plan_peers(cur, want.peers, p);
+  plan_peers(cur, want.peers, want.behind_nat, p);
   int mtu = wanted_mtu(want, have);
   if (have.mtu != mtu) p.set_mtu = mtu;
   p.set_up = !have.up;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct Desired {
   int mtu = 0;  // 0: underlay MTU - 80
   std::vector<net::wg::Peer> peers;        // preshared keys loaded
   std::vector<net::IpAddr> prefsrc;        // local pod gateways: preferred source of the routes
+  // Peers behind NAT (config "behindNAT"): the endpoint the device has for them (learned from
+  // their handshakes, i.e. roaming, or set before) is kept; theirs is set only when it has none.
+  std::set<net::Key> behind_nat;
 };
 
 struct Snapshot {
@@ -63,7 +67,8 @@ struct Plan {
 
 // Pure: the smallest set of changes that turns `have` into `want`. Unchanged peers are not
 // mentioned (their sessions and counters survive), changed ones are updated in place, unknown
-// ones removed. Routes: the aggregated union of the peers' allowed IPs via the device, ours
+// ones removed; the endpoint of a peer behind NAT is never changed once the device has one.
+// Routes: the aggregated union of the peers' allowed IPs via the device, ours
 // recognised by kRouteProtocol; a wanted destination routed by anything but us (and not via
 // our own device) is a conflict, never replaced.
 Plan make_plan(Desired want, const Snapshot& have);

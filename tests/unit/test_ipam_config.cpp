@@ -1,7 +1,11 @@
 // zl-ipam configuration: ranges and their defaults, validation, reserved, dataDir, requested IPs.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "libcni/errors.h"
+#include "libnet/core/file.h"
 #include "tests/unit/ipam_helpers.h"
 
 using namespace zl;
@@ -244,4 +248,87 @@ TEST_CASE("ipam config: blocks that cannot be pod networks are code 7 naming the
     CAPTURE(good);
     CHECK(ipam_config(std::string(R"({"subnet":")") + good + R"("})").ok());
   }
+}
+
+using cni::kErrInvalidConfig;
+
+namespace {
+// A scratch directory for subnet files; removed with what is in it.
+struct SubnetDir {
+  std::string dir;
+  SubnetDir() {
+    char d[] = "/tmp/zl-subnetfile.XXXXXX";
+    REQUIRE(mkdtemp(d));
+    dir = d;
+  }
+  ~SubnetDir() {
+    for (const char* f : {"/subnet", "/link", "/fifo"}) unlink((dir + f).c_str());
+    rmdir(dir.c_str());
+  }
+  std::string write(std::string_view text, mode_t mode = 0644) const {
+    std::string f = dir + "/subnet";
+    REQUIRE(net::write_file_atomic(f, text).ok());
+    REQUIRE(chmod(f.c_str(), mode) == 0);  // not subject to the umask
+    return f;
+  }
+};
+}  // namespace
+
+TEST_CASE("ipam config: subnetFile gives a range its subnet; the other keys stay relative to it") {
+  SubnetDir d;
+  std::string f = d.write("10.244.3.7/24\n");
+  auto c = ipam_ok(R"({"ranges":[[{"subnetFile":")" + f + R"(","rangeStart":"10.244.3.10","gateway":"10.244.3.254"}]]})");
+  const Range& r = c.range_sets[0][0];
+  CHECK(r.subnet == cidr("10.244.3.0/24"));
+  CHECK(r.start == ip("10.244.3.10"));
+  CHECK(r.end == ip("10.244.3.254"));
+  CHECK(r.gateway == ip("10.244.3.254"));
+  f = d.write("fd00:3::/64");  // no newline is fine too; shorthand form
+  CHECK(ipam_ok(R"({"subnetFile":")" + f + R"("})").range_sets[0][0].subnet == cidr("fd00:3::/64"));
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnetFile":")" + f + R"(","rangeEnd":"10.0.0.5"}]]})"), kErrInvalidConfig,
+              "ipam.ranges[0][0].rangeEnd \"10.0.0.5\"");
+}
+
+TEST_CASE("ipam config: subnetFile missing is code 11 naming it; bad files and both keys code 7") {
+  SubnetDir d;
+  std::string missing = d.dir + "/subnet";
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnetFile":")" + missing + R"("}]]})"), cni::kErrTryAgainLater,
+              "ipam.ranges[0][0].subnetFile " + missing + ": not written yet: is zl-meshd running?");
+  std::string f = d.write("10.244.3.0/24\n");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"subnet":"10.1.0.0/24","subnetFile":")" + f + R"("}]]})"), kErrInvalidConfig,
+              "ipam.ranges[0][0]: set either subnet or subnetFile, not both");
+  CHECK_FAILS(ipam_config(R"({"ranges":[[{"rangeStart":"10.0.0.1"}]]})"), kErrInvalidConfig,
+              "ipam.ranges[0][0].subnet: missing");
+  CHECK_FAILS(ipam_config(R"({"subnetFile":"relative"})"), kErrInvalidConfig, "ipam.subnetFile \"relative\"");
+  for (const char* bad : {"10.244.3.0", "10.244.3.0/24\n\n", " 10.244.3.0/24", "", "garbage/x"}) {
+    f = d.write(bad);
+    CHECK_FAILS(ipam_config(R"({"subnetFile":")" + f + R"("})"), kErrInvalidConfig, f);
+    CHECK_FAILS(ipam_config(R"({"subnetFile":")" + f + R"("})"), kErrInvalidConfig, "is not a CIDR");
+  }
+  f = d.write("127.0.0.0/24\n");
+  CHECK_FAILS(ipam_config(R"({"subnetFile":")" + f + R"("})"), kErrInvalidConfig, "(loopback)");
+  f = d.write("10.244.3.0/24\n", 0666);
+  CHECK_FAILS(ipam_config(R"({"subnetFile":")" + f + R"("})"), kErrInvalidConfig, "0666");
+  f = d.write(std::string(5000, '1'));
+  CHECK_FAILS(ipam_config(R"({"subnetFile":")" + f + R"("})"), kErrInvalidConfig, f);
+  f = d.write("10.244.3.0/24\n");
+  std::string link = d.dir + "/link";
+  REQUIRE(symlink(f.c_str(), link.c_str()) == 0);
+  CHECK_FAILS(ipam_config(R"({"subnetFile":")" + link + R"("})"), kErrInvalidConfig, link);
+  std::string fifo = d.dir + "/fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0644) == 0);
+  CHECK_FAILS(ipam_config(R"({"subnetFile":")" + fifo + R"("})"), kErrInvalidConfig, "FIFO");
+}
+
+TEST_CASE("ipam_subnets: reads subnetFile ranges too; an unreadable one is left out") {
+  SubnetDir d;
+  std::string f = d.write("10.244.3.9/24\n");
+  auto c = test::netconf(R"({"ranges":[[{"subnet":"10.1.0.0/24"}],[{"subnetFile":")" + f +
+                         R"("},{"subnetFile":"/nonexistent/zl-subnet"}]]})");
+  auto s = cni::ipam_subnets(c);
+  REQUIRE(s.size() == 2);
+  CHECK(s[0] == cidr("10.1.0.0/24"));
+  CHECK(s[1] == cidr("10.244.3.0/24"));  // masked
+  auto shorthand = test::netconf(R"({"subnetFile":")" + f + R"("})");
+  CHECK(cni::ipam_subnets(shorthand) == std::vector<net::IpNet>{cidr("10.244.3.0/24")});
 }

@@ -75,7 +75,6 @@ TEST_CASE("zl-wg config: bad values are code 7 naming them") {
   expect_invalid(R"("interface":"much-too-long-name")", "much-too-long-name");
   expect_invalid(R"("implementation":"magic")", "magic");
   expect_invalid(R"("privateKeyFile":"relative.key")", "relative.key");
-  expect_invalid(R"("peersFile":"/nonexistent/zl-peers.json")", "/nonexistent/zl-peers.json");
   expect_invalid(R"("peers":[)" + peer(1, "", R"(,"presharedKeyFile":"/nonexistent/psk")") + "]", "/nonexistent/psk");
 }
 
@@ -124,4 +123,22 @@ TEST_CASE("zl-wg config: own key, duplicate keys, overlapping allowed IPs") {
   c = parse(R"("peers":[)" + peer(1, R"("fd00::/48")") + "," + peer(2, R"("fd00:0:0:5::/64")") + "]");
   REQUIRE(c.ok());
   CHECK(!wg::validate_peers(*c, own).ok());
+}
+
+TEST_CASE("zl-wg config: a peersFile not written yet is code 11 naming it; a mesh object is no concern") {
+  auto c = parse(R"("peersFile":"/nonexistent/zl-peers.json")");
+  REQUIRE(!c.ok());
+  CHECK(c.error().code == cni::kErrTryAgainLater);
+  CHECK_MESSAGE(c.error().msg.find("peersFile /nonexistent/zl-peers.json: not written yet") != std::string::npos, c.error().msg);
+  expect_invalid(R"("peersFile":"/etc")", "/etc");  // there, but not a file: still code 7
+  auto m = parse(R"("mesh":{"etcd":["https://10.0.0.1:2379"],"podCidr":"10.244.0.0/16"})");
+  CHECK(m.ok());
+}
+
+TEST_CASE("zl-wg config: behindNAT is a bool, false by default") {
+  auto c = parse(R"("peers":[)" + peer(1, R"("10.1.0.0/24")", R"(,"behindNAT":true)") + "," + peer(2, R"("10.2.0.0/24")") + "]");
+  REQUIRE(c.ok());
+  CHECK(c->peers[0].behind_nat);
+  CHECK_FALSE(c->peers[1].behind_nat);
+  expect_invalid(R"("peers":[)" + peer(1, R"("10.1.0.0/24")", R"(,"behindNAT":"yes")") + "]", "peers[0].behindNAT");
 }

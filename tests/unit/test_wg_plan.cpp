@@ -240,3 +240,64 @@ TEST_CASE("plan: 5000 peers in a row become a handful of routes, and a no-op sta
   CHECK(p.update.peers.empty());
   CHECK(p.route_adds.size() <= 6);
 }
+
+TEST_CASE("plan: behindNAT keeps the endpoint the device learned (roaming), sets one only when it has none") {
+  // The device learned 198.51.100.7 from the peer's handshakes; the config says 192.0.2.2.
+  Node n;
+  n.have.device.peers.push_back(peer(1, {"10.244.2.0/24"}, "198.51.100.7"));
+  n.ours("10.244.2.0/24");
+  n.want.peers.push_back(peer(1, {"10.244.2.0/24"}, "192.0.2.2"));
+  n.want.behind_nat.insert(key_n(1));
+  auto p = make_plan(std::move(n.want), n.have);
+  CHECK(p.empty());  // nothing else differs: no update at all
+
+  // Something else changes: the update carries no endpoint (the device keeps its own).
+  Node m;
+  m.have.device.peers.push_back(peer(1, {"10.244.2.0/24"}, "198.51.100.7"));
+  m.ours("10.244.2.0/24");
+  m.want.peers.push_back(peer(1, {"10.244.2.0/24"}, "192.0.2.2"));
+  m.want.peers[0].keepalive = 10;
+  m.want.behind_nat.insert(key_n(1));
+  p = make_plan(std::move(m.want), m.have);
+  REQUIRE(p.update.peers.size() == 1);
+  CHECK(p.update.peers[0].flags == WGPEER_F_UPDATE_ONLY);
+  CHECK(p.update.peers[0].keepalive == 10);
+  CHECK_FALSE(p.update.peers[0].endpoint.has_value());
+
+  // The device has no endpoint for it: the configured one is set.
+  Node e;
+  e.have.device.peers.push_back(peer(1, {"10.244.2.0/24"}));
+  e.ours("10.244.2.0/24");
+  e.want.peers.push_back(peer(1, {"10.244.2.0/24"}, "192.0.2.2"));
+  e.want.behind_nat.insert(key_n(1));
+  p = make_plan(std::move(e.want), e.have);
+  REQUIRE(p.update.peers.size() == 1);
+  REQUIRE(p.update.peers[0].endpoint.has_value());
+  CHECK(p.update.peers[0].endpoint->str() == "192.0.2.2:51820");
+
+  // A new peer behind NAT gets its configured endpoint.
+  Node a;
+  a.want.peers.push_back(peer(2, {"10.244.3.0/24"}, "192.0.2.3"));
+  a.want.behind_nat.insert(key_n(2));
+  p = make_plan(std::move(a.want), a.have);
+  REQUIRE(p.update.peers.size() == 1);
+  CHECK(p.update.peers[0].flags == WGPEER_F_REPLACE_ALLOWEDIPS);
+  REQUIRE(p.update.peers[0].endpoint.has_value());
+  CHECK(p.update.peers[0].endpoint->str() == "192.0.2.3:51820");
+}
+
+TEST_CASE("plan: without behindNAT a roamed endpoint is set back to the configured one") {
+  Node n;
+  n.have.device.peers.push_back(peer(1, {"10.244.2.0/24"}, "198.51.100.7"));
+  n.have.device.peers.push_back(peer(2, {"10.244.3.0/24"}, "198.51.100.8"));
+  n.ours("10.244.2.0/23");
+  n.want.peers.push_back(peer(1, {"10.244.2.0/24"}, "192.0.2.2"));
+  n.want.peers.push_back(peer(2, {"10.244.3.0/24"}, "192.0.2.3"));
+  n.want.behind_nat.insert(key_n(2));  // only peer 2 is behind NAT
+  auto p = make_plan(std::move(n.want), n.have);
+  REQUIRE(p.update.peers.size() == 1);
+  CHECK(p.update.peers[0].public_key == key_n(1));
+  REQUIRE(p.update.peers[0].endpoint.has_value());
+  CHECK(p.update.peers[0].endpoint->str() == "192.0.2.2:51820");
+  CHECK(p.peers_updated == 1);
+}

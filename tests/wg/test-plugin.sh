@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # zl-wg as a CNI plugin on this host (userspace fallback; the host kernel has no WireGuard):
-# bad input → code 7 naming the value and nothing applied; a broken peersFile never
-# half-applies; prevResult passes through; routes of others (default route, connected subnet)
+# bad input → code 7 naming the value and nothing applied (a peersFile not there yet: code 11);
+# a broken peersFile never half-applies; prevResult passes through; routes of others (default route, connected subnet)
 # are never taken over or removed; peersFile trust rules and FIFO/symlink/nesting shapes; dead
-# writers' key temp files; sync --dry-run; DEL/GC are no-ops; CHECK and STATUS; CLI exit codes.
+# writers' key temp files; sync --dry-run; DEL/GC are no-ops; CHECK and STATUS; CLI exit codes;
+# behindNAT keeps a roamed endpoint; show with zl-meshd's peer names file (name, up/down, JSON fields; a bad file only drops them).
 # Topology: one "node" netns with a dummy underlay; the device is created by the plugin.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
@@ -73,12 +74,16 @@ echo '[{"publicKey":' >"$T/peers.json"
 bad "malformed peersFile" "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" "" 'peers\.json'
 echo "[$(peer "$k2" 192.0.2.3:51820 10.70.3.0/24),{\"publicKey\":\"bad\"}]" >"$T/peers.json"
 bad "peersFile with one bad peer is not half-applied" "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" "" '"bad"'
-chmod 000 "$T/peers.json"
 mv "$T/peers.json" "$T/peers.gone"
-bad "unreadable peersFile" "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" "" 'peers\.json'
+wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]")"
+expect_cni_error "peersFile not written yet (zl-meshd not running): code 11 naming it" 11 \
+  "peersFile $T/peers\.json: not written yet: is zl-meshd running\?"
+expect_eq "peersFile not written yet: device unchanged" "$(snapshot)" "$good"
 mv "$T/peers.gone" "$T/peers.json"
-chmod 600 "$T/peers.json"
 echo '[]' >"$T/peers.json"
+wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" ',"mesh":{"etcd":["https://192.0.2.9:2379"]}')"
+expect_eq "the agent's mesh object (opaque to the plugin) is accepted" "$RC" "0"
+expect_eq "and changes nothing" "$(snapshot)" "$good"
 
 echo "# a gateway that is not a local address is not used as route source"
 wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24)]" ",${prev//10.70.1.1/10.71.1.1}")"
@@ -193,4 +198,59 @@ ip netns exec "$node" "$BUILD/zl-wg" show nosuchif >/dev/null 2>"$T/err"
 expect_eq "show of a missing interface exits 1" "$?" "1"
 set -e
 check "and says which" grep -q 'nosuchif' "$T/err"
+
+echo "# behindNAT: the endpoint the device learned (roaming) is kept; without it, set back"
+nat_peer() { printf '{"publicKey":"%s","endpoint":"192.0.2.2:51820","allowedIPs":["10.70.2.0/24"]%s}' "$k1" "${1:-}"; }
+endpoint_of_k1() { show_ep=$(ip netns exec "$node" "$BUILD/zl-wg" show "$ifn" --json); jq -r --arg k "$k1" '.interfaces[0].peers[] | select(.publicKey == $k) | .endpoint' <<<"$show_ep"; }
+wg_exec ADD "$(conf_for "[$(nat_peer ',"behindNAT":true')]" ",$prev")"
+expect_eq "behindNAT: ADD succeeds" "$RC" "0"
+expect_eq "behindNAT: the device starts with the configured endpoint" "$(endpoint_of_k1)" "192.0.2.2:51820"
+ip netns exec "$node" wg set "$ifn" peer "$k1" endpoint 198.51.100.7:4444  # as a handshake from a new address would
+wg_exec ADD "$(conf_for "[$(nat_peer ',"behindNAT":true')]" ",$prev")"
+expect_eq "behindNAT: ADD succeeds again" "$RC" "0"
+expect_eq "behindNAT: the roamed endpoint is kept" "$(endpoint_of_k1)" "198.51.100.7:4444"
+wg_exec ADD "$(conf_for "[$(nat_peer)]" ",$prev")"
+expect_eq "without behindNAT the configured endpoint is set back" "$(endpoint_of_k1)" "192.0.2.2:51820"
+
+echo "# zl-wg show: peer names from zl-meshd's names file"
+names=/run/zl-cni/wg/$ifn.names.json
+on_exit "rm -f '$names'"
+mkdir -p /run/zl-cni/wg
+wg_exec ADD "$(conf_for "[$(peer "$k1" 192.0.2.2:51820 10.70.2.0/24),$(peer "$k2" 192.0.2.3:51820 10.70.3.0/24)]" ",$prev")"
+expect_eq "ADD with two peers" "$RC" "0"
+show() { ip netns exec "$node" "$BUILD/zl-wg" show "$ifn" "$@" 2>"$T/show.err"; }
+rm -f "$names"
+show >"$T/show.txt"
+check "no names file: show works" grep -q "peer: $k1" "$T/show.txt"
+check "no names file: no node lines" bash -c "! grep -q 'node:' '$T/show.txt'"
+expect_eq "no names file: no warning" "$(cat "$T/show.err")" ""
+jq -cn --arg k1 "$k1" --arg k3 "$(key_of)" \
+  '{peers: [{publicKey: $k1, node: "node-b", up: false}, {publicKey: $k3, node: "node-gone", up: true}]}' >"$names"
+chmod 644 "$names"
+show >"$T/show.txt"
+check "the named peer shows its node and down" grep -qx "  node: node-b (down)" "$T/show.txt"
+expect_eq "only the named peer has a node line" "$(grep -c 'node:' "$T/show.txt")" "1"
+expect_eq "the node line follows its peer" "$(grep -A1 "peer: $k1" "$T/show.txt" | tail -1)" "  node: node-b (down)"
+expect_eq "--json: node and up of the named peer" \
+  "$(show --json | jq -c --arg k "$k1" '.interfaces[0].peers[] | select(.publicKey == $k) | [.node, .up]')" '["node-b",false]'
+expect_eq "--json: null for the unnamed peer" \
+  "$(show --json | jq -c --arg k "$k2" '.interfaces[0].peers[] | select(.publicKey == $k) | [.node, .up]')" '[null,null]'
+jq -cn --arg k1 "$k1" '{peers: [{publicKey: $k1, node: "node-b"}]}' >"$names"
+expect_eq "up defaults to true" "$(show | grep 'node:')" "  node: node-b (up)"
+echo '{"peers": [' >"$names"
+set +e
+show >"$T/show.txt"
+rc=$?
+set -e
+expect_eq "bad names file: show still exits 0" "$rc" "0"
+check "bad names file: peers still shown" grep -q "peer: $k1" "$T/show.txt"
+check "bad names file: no node lines" bash -c "! grep -q 'node:' '$T/show.txt'"
+expect_eq "bad names file: one warning line" "$(wc -l <"$T/show.err")" "1"
+check "the warning names the file" grep -q "warning: peer names not shown: $names" "$T/show.err"
+rm -f "$names"
+ln -s "$T/peers.json" "$names"
+show --json >"$T/show.json"
+check "names file a symlink: refused with a warning" grep -q "$names: a symlink" "$T/show.err"
+expect_eq "names file a symlink: JSON still complete" "$(jq '.interfaces[0].peers | length' "$T/show.json")" "2"
+rm -f "$names"
 finish
