@@ -24,18 +24,6 @@ Result<net::IpNet> get_cidr(const JVal& obj, std::string_view key, const std::st
   return *n;
 }
 
-Result<std::vector<std::string>> get_strings(const JVal& obj, std::string_view key, const std::string& path) {
-  auto arr = get_array(obj, key, path);
-  if (!arr) return std::move(arr).error();
-  std::vector<std::string> out;
-  if (!*arr) return out;
-  for (const auto& e : (*arr)->GetArray()) {
-    if (!e.IsString()) return fail(kErrInvalidConfig, path + ": expected strings, got " + json_snippet(e));
-    out.emplace_back(e.GetString(), e.GetStringLength());
-  }
-  return out;
-}
-
 Status parse_interfaces(const JVal& v, CniResult& r) {
   auto arr = get_array(v, "interfaces", "interfaces");
   if (!arr) return std::move(arr).error();

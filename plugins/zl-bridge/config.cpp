@@ -86,27 +86,11 @@ Result<Config> parse_config(const cni::Context& ctx) {
 
   if (!conf.ipam || conf.ipam_type.empty()) return fail(kErrInvalidConfig, "ipam.type: missing");
 
-  // MAC: runtimeConfig.mac (capability), then args.cni.mac, then CNI_ARGS MAC=.
-  std::optional<std::pair<std::string, std::string>> mac_src;
-  if (conf.runtime_config) {
-    auto m = cni::get_string(*conf.runtime_config, "mac", "runtimeConfig.mac");
-    if (!m) return std::move(m).error();
-    if (*m) mac_src = {"runtimeConfig.mac", **m};
-  }
-  if (!mac_src && conf.args) {
-    if (const cni::JVal* a = cni::member(*conf.args, "cni")) {
-      auto m = cni::get_string(*a, "mac", "args.cni.mac");
-      if (!m) return std::move(m).error();
-      if (*m) mac_src = {"args.cni.mac", **m};
-    }
-  }
-  if (!mac_src && !ctx.cni_arg("MAC").empty()) mac_src = {"CNI_ARGS MAC", std::string(ctx.cni_arg("MAC"))};
-  if (mac_src) {
-    auto m = net::parse_mac(mac_src->second);
-    if (!m || ((*m)[0] & 1)) {
-      int code = mac_src->first.starts_with("CNI_ARGS") ? cni::kErrInvalidEnv : kErrInvalidConfig;
-      return fail(code, mac_src->first + " \"" + mac_src->second + "\": not a unicast MAC address");
-    }
+  auto mac = cni::attachment_arg(conf, "mac", "MAC", ctx.cni_arg("MAC"));
+  if (!mac) return std::move(mac).error();
+  if (*mac) {
+    auto m = net::parse_mac((*mac)->value);
+    if (!m || ((*m)[0] & 1)) return (*mac)->invalid("not a unicast MAC address");
     c.mac = m;
   }
   return c;
