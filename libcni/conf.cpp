@@ -25,18 +25,8 @@ Status parse_attachments(const JVal& list, const char* key, std::vector<Attachme
   return {};
 }
 
-}  // namespace
-
-Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
-  NetConf c;
-  c.raw = std::move(raw);
-  auto doc = parse_json(c.raw, "network configuration");
-  if (!doc) return std::move(doc).error();
-  c.doc = std::move(*doc);
-  const JVal& root = *c.doc;
-  if (!root.IsObject()) {
-    return fail(kErrDecode, "network configuration: expected a JSON object, got " + json_snippet(root));
-  }
+// cniVersion (supported) and name (a valid identifier).
+Status parse_identity(const JVal& root, NetConf& c) {
   auto ver = get_string(root, "cniVersion", "cniVersion");
   if (!ver) return std::move(ver).error();
   c.cni_version = ver->value_or("");
@@ -55,6 +45,22 @@ Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
     return fail(kErrInvalidConfig, "network name \"" + c.name +
                                        "\": must be 1-128 letters, digits, '_', '.', '-' and start with a letter or digit");
   }
+  return {};
+}
+
+}  // namespace
+
+Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
+  NetConf c;
+  c.raw = std::move(raw);
+  auto doc = parse_json(c.raw, "network configuration");
+  if (!doc) return std::move(doc).error();
+  c.doc = std::move(*doc);
+  const JVal& root = *c.doc;
+  if (!root.IsObject()) {
+    return fail(kErrDecode, "network configuration: expected a JSON object, got " + json_snippet(root));
+  }
+  if (auto s = parse_identity(root, c); !s) return std::move(s).error();
   auto type = get_string(root, "type", "type");
   if (!type) return std::move(type).error();
   c.type = type->value_or("");

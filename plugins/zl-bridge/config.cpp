@@ -26,6 +26,29 @@ static Result<bool> flag(const cni::JVal& root, const char* key) {
   return v->value_or(false);
 }
 
+// firewallBackend and masqExclude.
+static Status parse_firewall(const cni::JVal& root, Config& c) {
+  auto fw = cni::get_string(root, "firewallBackend", "firewallBackend");
+  if (!fw) return std::move(fw).error();
+  if (*fw) {
+    auto b = net::parse_firewall_backend(**fw);
+    if (!b) return fail(kErrInvalidConfig, "firewallBackend \"" + **fw + "\": must be auto, iptables or nftables");
+    c.firewall = *b;
+  }
+
+  auto excl = cni::get_array(root, "masqExclude", "masqExclude");
+  if (!excl) return std::move(excl).error();
+  if (*excl) {
+    for (const auto& e : (*excl)->GetArray()) {
+      auto n = e.IsString() ? net::IpNet::parse(e.GetString()) : std::nullopt;
+      if (!n) return fail(kErrInvalidConfig, "masqExclude: " + cni::json_snippet(e) + " is not a CIDR");
+      c.masq_exclude.push_back(n->masked());
+    }
+  }
+
+  return {};
+}
+
 Result<Config> parse_config(const cni::Context& ctx) {
   const cni::NetConf& conf = ctx.conf;
   const cni::JVal& root = conf.root();
@@ -66,24 +89,7 @@ Result<Config> parse_config(const cni::Context& ctx) {
   if (!vlan) return std::move(vlan).error();
   c.vlan = static_cast<int>(vlan->value_or(0));
 
-  auto fw = cni::get_string(root, "firewallBackend", "firewallBackend");
-  if (!fw) return std::move(fw).error();
-  if (*fw) {
-    auto b = net::parse_firewall_backend(**fw);
-    if (!b) return fail(kErrInvalidConfig, "firewallBackend \"" + **fw + "\": must be auto, iptables or nftables");
-    c.firewall = *b;
-  }
-
-  auto excl = cni::get_array(root, "masqExclude", "masqExclude");
-  if (!excl) return std::move(excl).error();
-  if (*excl) {
-    for (const auto& e : (*excl)->GetArray()) {
-      auto n = e.IsString() ? net::IpNet::parse(e.GetString()) : std::nullopt;
-      if (!n) return fail(kErrInvalidConfig, "masqExclude: " + cni::json_snippet(e) + " is not a CIDR");
-      c.masq_exclude.push_back(n->masked());
-    }
-  }
-
+  if (auto s = parse_firewall(root, c); !s) return std::move(s).error();
   if (!conf.ipam || conf.ipam_type.empty()) return fail(kErrInvalidConfig, "ipam.type: missing");
 
   auto mac = cni::attachment_arg(conf, "mac", "MAC", ctx.cni_arg("MAC"));
