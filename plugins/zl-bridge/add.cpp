@@ -198,20 +198,35 @@ Status Executor::pod_batch(const std::vector<const Change*>& changes) {
       if (auto s = wait_dad(pod.sock, pod_index); !s) return s;
       waited = true;
     }
+    const std::string& ifn = want.ifname;
     switch (ch->op) {
-      case Op::kPodLoUp: batch.push_back(net::link_change_message(1, {.up = true})); break;  // lo: ifindex 1
-      case Op::kPodMac: batch.push_back(net::link_change_message(pod_index, ch->link)); break;
-      case Op::kPodAddress: batch.push_back(net::addr_add_message(pod_index, ch->addr, !c.enable_dad)); break;
-      case Op::kPodUp: batch.push_back(net::link_change_message(pod_index, {.up = true})); break;
+      case Op::kPodLoUp:  // lo is ifindex 1 in every netns
+        batch.push_back(net::link_change_message(1, {.up = true}));
+        names.push_back("set lo up");
+        break;
+      case Op::kPodMac:
+        batch.push_back(net::link_change_message(pod_index, ch->link));
+        names.push_back("set the MAC of " + ifn);
+        break;
+      case Op::kPodAddress:
+        batch.push_back(net::addr_add_message(pod_index, ch->addr, !c.enable_dad));
+        names.push_back("add address " + ch->addr.str() + " to " + ifn);
+        break;
+      case Op::kPodUp:
+        batch.push_back(net::link_change_message(pod_index, {.up = true}));
+        names.push_back("set " + ifn + " up");
+        break;
       default: {
         net::RouteInfo r = ch->route;
         r.oif = pod_index;
         batch.push_back(net::route_add_message(r, true));
+        names.push_back("add route " + r.dst.str() + (r.gw ? " via " + r.gw->str() : ""));
       }
     }
-    names.push_back(ch->why);
   }
-  return flush();
+  if (auto s = flush(); !s) return s;
+  bool added = std::any_of(changes.begin(), changes.end(), [](const Change* ch) { return ch->op == Op::kPodAddress; });
+  return waited || !added ? Status{} : wait_dad(pod.sock, pod_index);  // usable when ADD returns
 }
 
 // Snapshot, plan, apply. The executor's bridge and pod indexes come from the snapshot.
