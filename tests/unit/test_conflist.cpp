@@ -6,6 +6,7 @@
 
 #include "libcni/conflist.h"
 #include "libnet/core/file.h"
+#include "libnet/core/search_path.h"
 #include "tests/unit/helpers.h"
 
 using namespace zl;
@@ -86,4 +87,20 @@ TEST_CASE("load_conflist: hostile and malformed files are refused, naming the fi
   std::string link = d.path + "/link.conflist";
   REQUIRE(::symlink(d.write("real", kList).c_str(), link.c_str()) == 0);
   CHECK(load_conflist(link).ok());  // /etc/cni/net.d entries are often symlinks: followed
+}
+
+TEST_CASE("find_executable: first executable regular file along the list, empty entries skipped") {
+  TempDir a, b;
+  std::string in_a = a.write("tool", "#!/bin/sh\n");  // 0644: not executable
+  std::string in_b = b.write("tool", "#!/bin/sh\n");
+  REQUIRE(::chmod(in_b.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((a.path + "/dir").c_str(), 0755) == 0);
+  CHECK(net::find_executable("tool", "::" + a.path + "::" + b.path) == in_b);
+  REQUIRE(::chmod(in_a.c_str(), 0755) == 0);
+  CHECK(net::find_executable("tool", a.path + ":" + b.path) == in_a);
+  CHECK_FALSE(net::find_executable("dir", a.path).has_value());       // a directory
+  CHECK_FALSE(net::find_executable("missing", a.path + ":" + b.path).has_value());
+  CHECK_FALSE(net::find_executable("", a.path).has_value());
+  CHECK_FALSE(net::find_executable("../" + a.path.substr(5) + "/tool", "/tmp/x").has_value());  // not a plain name
+  CHECK_FALSE(net::find_executable("tool", "").has_value());
 }
