@@ -10,19 +10,6 @@
 namespace zl::cni {
 namespace {
 
-Result<std::vector<std::string>> string_list(const JVal* obj, std::string_view key, const std::string& path) {
-  std::vector<std::string> out;
-  if (!obj) return out;
-  auto arr = get_array(*obj, key, path);
-  if (!arr) return std::move(arr).error();
-  if (!*arr) return out;
-  for (const auto& e : (*arr)->GetArray()) {
-    if (!e.IsString()) return fail(kErrInvalidConfig, path + ": expected strings, got " + json_snippet(e));
-    out.emplace_back(e.GetString(), e.GetStringLength());
-  }
-  return out;
-}
-
 Status parse_attachments(const JVal& list, const char* key, std::vector<Attachment>& out) {
   if (!list.IsArray()) return fail(kErrInvalidConfig, std::string(key) + ": expected a list, got " + json_snippet(list));
   size_t i = 0;
@@ -39,18 +26,8 @@ Status parse_attachments(const JVal& list, const char* key, std::vector<Attachme
   return {};
 }
 
-}  // namespace
-
-Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
-  NetConf c;
-  c.raw = std::move(raw);
-  auto doc = parse_json(c.raw, "network configuration");
-  if (!doc) return std::move(doc).error();
-  c.doc = std::move(*doc);
-  const JVal& root = *c.doc;
-  if (!root.IsObject()) {
-    return fail(kErrDecode, "network configuration: expected a JSON object, got " + json_snippet(root));
-  }
+// cniVersion (supported) and name (a valid identifier).
+Status parse_identity(const JVal& root, NetConf& c) {
   auto ver = get_string(root, "cniVersion", "cniVersion");
   if (!ver) return std::move(ver).error();
   c.cni_version = ver->value_or("");
@@ -69,6 +46,22 @@ Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
     return fail(kErrInvalidConfig, "network name \"" + c.name +
                                        "\": must be 1-128 letters, digits, '_', '.', '-' and start with a letter or digit");
   }
+  return {};
+}
+
+}  // namespace
+
+Result<NetConf> parse_netconf(std::string raw, bool for_gc) {
+  NetConf c;
+  c.raw = std::move(raw);
+  auto doc = parse_json(c.raw, "network configuration");
+  if (!doc) return std::move(doc).error();
+  c.doc = std::move(*doc);
+  const JVal& root = *c.doc;
+  if (!root.IsObject()) {
+    return fail(kErrDecode, "network configuration: expected a JSON object, got " + json_snippet(root));
+  }
+  if (auto s = parse_identity(root, c); !s) return std::move(s).error();
   auto type = get_string(root, "type", "type");
   if (!type) return std::move(type).error();
   c.type = type->value_or("");
@@ -148,14 +141,54 @@ std::vector<net::IpNet> ipam_subnets(const NetConf& c) {
   return out;
 }
 
-Result<std::vector<std::string>> args_cni_strings(const NetConf& c, std::string_view key) {
-  const JVal* cni = c.args ? member(*c.args, "cni") : nullptr;
-  if (cni && !cni->IsObject()) return fail(kErrInvalidConfig, "args.cni: expected an object, got " + json_snippet(*cni));
-  return string_list(cni, key, "args.cni." + std::string(key));
+Error AttachmentArg::invalid(std::string_view why) const {
+  return fail(source.starts_with("CNI_ARGS") ? kErrInvalidEnv : kErrInvalidConfig,
+              source + " \"" + printable(value) + "\": " + std::string(why));
 }
 
-Result<std::vector<std::string>> runtime_strings(const NetConf& c, std::string_view key) {
-  return string_list(c.runtime_config, key, "runtimeConfig." + std::string(key));
+namespace {
+
+// args.cni, if present; code 7 when it is not an object.
+Result<const JVal*> args_cni(const NetConf& c) {
+  const JVal* cni = c.args ? member(*c.args, "cni") : nullptr;
+  if (cni && !cni->IsObject()) return fail(kErrInvalidConfig, "args.cni: expected an object, got " + json_snippet(*cni));
+  return cni;
+}
+
+}  // namespace
+
+Result<std::optional<AttachmentArg>> attachment_arg(const NetConf& c, std::string_view key,
+                                                    std::string_view cni_args_key, std::string_view cni_args_value) {
+  auto cni = args_cni(c);
+  if (!cni) return std::move(cni).error();
+  for (auto [obj, prefix] : {std::pair{c.runtime_config, "runtimeConfig."}, std::pair{*cni, "args.cni."}}) {
+    if (!obj) continue;
+    const std::string src = prefix + std::string(key);
+    auto v = get_string(*obj, key, src);
+    if (!v) return std::move(v).error();
+    if (*v) return std::optional<AttachmentArg>(AttachmentArg{src, std::move(**v)});
+  }
+  if (cni_args_value.empty()) return std::optional<AttachmentArg>();
+  return std::optional<AttachmentArg>(AttachmentArg{"CNI_ARGS " + std::string(cni_args_key), std::string(cni_args_value)});
+}
+
+Result<std::vector<AttachmentArg>> attachment_args(const NetConf& c, std::string_view key,
+                                                   std::string_view cni_args_key, std::string_view cni_args_value) {
+  auto cni = args_cni(c);
+  if (!cni) return std::move(cni).error();
+  std::vector<AttachmentArg> out;
+  for (auto [obj, prefix] : {std::pair{c.runtime_config, "runtimeConfig."}, std::pair{*cni, "args.cni."}}) {
+    const std::string src = prefix + std::string(key);
+    auto list = obj ? get_strings(*obj, key, src) : Result<std::vector<std::string>>(std::vector<std::string>{});
+    if (!list) return std::move(list).error();
+    for (auto& v : *list) out.push_back({src, std::move(v)});
+  }
+  while (!cni_args_value.empty()) {
+    auto comma = cni_args_value.find(',');
+    out.push_back({"CNI_ARGS " + std::string(cni_args_key), std::string(cni_args_value.substr(0, comma))});
+    cni_args_value = comma == std::string_view::npos ? std::string_view{} : cni_args_value.substr(comma + 1);
+  }
+  return out;
 }
 
 }  // namespace zl::cni

@@ -50,9 +50,22 @@ Result<net::IpNet> read_subnet_file(const std::string& path, std::string_view ke
 // of one pod's addresses.
 std::vector<net::IpNet> ipam_subnets(const NetConf& c);
 
-// Strings from args.cni.<key> (e.g. "ips") — [] when absent, code 7 when not a list of strings.
-Result<std::vector<std::string>> args_cni_strings(const NetConf& c, std::string_view key);
-// Strings from runtimeConfig.<key> — same rules.
-Result<std::vector<std::string>> runtime_strings(const NetConf& c, std::string_view key);
+// A per-attachment setting (ips, mac, …) and the source it came from. The sources, in
+// precedence order: runtimeConfig.<key> (a capability), args.cni.<key>, CNI_ARGS <KEY>=.
+struct AttachmentArg {
+  std::string source;  // "runtimeConfig.mac", "args.cni.mac", "CNI_ARGS MAC"
+  std::string value;
+  // "<source> \"<value>\": <why>" — code 4 for CNI_ARGS (the environment), 7 for the config.
+  Error invalid(std::string_view why) const;
+};
+
+// A single-valued setting: the first source that has it, nullopt when none does.
+// Code 7 when runtimeConfig.<key> or args.cni.<key> is not a string (or args.cni not an object).
+Result<std::optional<AttachmentArg>> attachment_arg(const NetConf& c, std::string_view key,
+                                                    std::string_view cni_args_key, std::string_view cni_args_value);
+// A list setting: every entry of every source, in precedence order (CNI_ARGS comma separated).
+// Code 7 when a config source is not a list of strings.
+Result<std::vector<AttachmentArg>> attachment_args(const NetConf& c, std::string_view key,
+                                                   std::string_view cni_args_key, std::string_view cni_args_value);
 
 }  // namespace zl::cni

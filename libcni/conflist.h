@@ -1,4 +1,5 @@
-// A conflist file, and each plugin's config as a runtime would hand it over.
+// Network configuration lists (.conflist) as runtimes read them: the list's name and
+// cniVersion injected into each plugin's config.
 #pragma once
 
 #include <string>
@@ -17,6 +18,9 @@ struct Conflist {
   Result<NetConf> plugin(std::string_view type) const;
 };
 
+// Reads a conflist: a regular file (no FIFO, device or directory; size-capped), bounded JSON,
+// an object with a string "name" and a "plugins" list of objects each with a string "type"
+// (code 7 naming the file otherwise). cniVersion defaults to 1.1.0.
 Result<Conflist> load_conflist(const std::string& path);
 
 }  // namespace zl::cni

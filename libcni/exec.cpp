@@ -12,6 +12,7 @@
 
 #include "libcni/errors.h"
 #include "libnet/core/fd.h"
+#include "libnet/core/search_path.h"
 
 extern char** environ;
 
@@ -69,18 +70,7 @@ Result<std::string> find_plugin(std::string_view type, std::string_view cni_path
   if (type.find('/') != std::string_view::npos || type == "." || type == "..") {
     return fail(kErrInvalidConfig, "plugin type \"" + std::string(type) + "\": must be a plain file name");
   }
-  std::string_view rest = cni_path;
-  while (true) {
-    auto colon = rest.find(':');
-    std::string_view dir = rest.substr(0, colon);
-    if (!dir.empty()) {
-      std::string p = std::string(dir) + "/" + std::string(type);
-      struct stat st {};
-      if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0) return p;
-    }
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
+  if (auto p = net::find_executable(type, cni_path)) return *p;
   return fail(kErrInvalidConfig,
               "plugin \"" + std::string(type) + "\" not found in CNI_PATH \"" + std::string(cni_path) + "\"");
 }

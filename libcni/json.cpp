@@ -175,6 +175,21 @@ Result<const JVal*> get_array(const JVal& obj, std::string_view key, std::string
   return v;
 }
 
+Result<std::vector<std::string>> get_strings(const JVal& obj, std::string_view key, std::string_view path) {
+  auto arr = get_array(obj, key, path);
+  if (!arr) return std::move(arr).error();
+  std::vector<std::string> out;
+  if (!*arr) return out;
+  for (const auto& e : (*arr)->GetArray()) {
+    if (!e.IsString()) return fail(kErrInvalidConfig, std::string(path) + ": expected strings, got " + json_snippet(e));
+    out.emplace_back(e.GetString(), e.GetStringLength());
+    if (out.back().find('\0') != std::string::npos) {
+      return fail(kErrInvalidConfig, std::string(path) + " \"" + printable(out.back()) + "\": contains a NUL byte");
+    }
+  }
+  return out;
+}
+
 Result<const JVal*> get_object(const JVal& obj, std::string_view key, std::string_view path) {
   const JVal* v = member(obj, key);
   if (v && !v->IsObject()) return type_error(path, "an object", *v);

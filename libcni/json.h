@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "libcni/errors.h"
 #include "libnet/core/result.h"
@@ -101,6 +102,8 @@ Result<std::optional<bool>> get_bool(const JVal& obj, std::string_view key, std:
 Result<std::optional<int64_t>> get_int(const JVal& obj, std::string_view key, std::string_view path, int64_t min,
                                        int64_t max);
 Result<const JVal*> get_array(const JVal& obj, std::string_view key, std::string_view path);
+// A list of strings (each NUL-free); [] when absent, code 7 naming "<path>" on any other shape.
+Result<std::vector<std::string>> get_strings(const JVal& obj, std::string_view key, std::string_view path);
 Result<const JVal*> get_object(const JVal& obj, std::string_view key, std::string_view path);
 
 // Serializes a value compactly.

@@ -80,6 +80,44 @@ std::string error_json(std::string_view version, int code, std::string_view raw_
   return std::string(sb.GetString(), sb.GetSize());
 }
 
+namespace {
+
+// What the negotiated version allows: CHECK from 0.4.0, GC and STATUS from 1.1.0.
+Status command_allowed(const Env& env, const NetConf& conf) {
+  const std::string& version = conf.cni_version;
+  const auto cmd = env.command;
+  if (cmd == Command::kCheck && !version_at_least(version, "0.4.0")) {
+    return fail(kErrIncompatibleVersion, "cniVersion " + version + " does not support CHECK (needs 0.4.0+)");
+  }
+  if ((cmd == Command::kGc || cmd == Command::kStatus) && !version_at_least(version, "1.1.0")) {
+    return fail(kErrIncompatibleVersion,
+                "cniVersion " + version + " does not support " + env.command_name + " (needs 1.1.0+)");
+  }
+  if (cmd == Command::kGc && !conf.has_valid_attachments) {
+    return fail(kErrInvalidConfig, "GC: cni.dev/valid-attachments is missing");
+  }
+  return {};
+}
+
+// Runs the plugin's handler for the command; `out` gets ADD's result.
+Status run_handler(const Plugin& plugin, const Context& ctx, std::string& out) {
+  const auto cmd = ctx.env.command;
+  if (cmd == Command::kAdd) {
+    if (!plugin.add) return fail(kErrInternal, "ADD is not implemented");
+    auto r = plugin.add(ctx);
+    if (!r) return std::move(r).error();
+    out = result_json(*r, ctx.conf.cni_version);
+    return {};
+  }
+  const auto& fn = cmd == Command::kDel     ? plugin.del
+                   : cmd == Command::kCheck ? plugin.check
+                   : cmd == Command::kGc    ? plugin.gc
+                                            : plugin.status;
+  return fn ? fn(ctx) : Status{};
+}
+
+}  // namespace
+
 int dispatch(const Plugin& plugin, const EnvLookup& lookup, std::string stdin_data, std::string& out) {
   std::string version(kLatestVersion);
   auto failed = [&](const Error& e) {
@@ -107,44 +145,9 @@ int dispatch(const Plugin& plugin, const EnvLookup& lookup, std::string stdin_da
     return failed(conf.error());
   }
   version = conf->cni_version;
-
-  const auto cmd = env->command;
-  if (cmd == Command::kCheck && !version_at_least(version, "0.4.0")) {
-    return failed(fail(kErrIncompatibleVersion, "cniVersion " + version + " does not support CHECK (needs 0.4.0+)"));
-  }
-  if ((cmd == Command::kGc || cmd == Command::kStatus) && !version_at_least(version, "1.1.0")) {
-    return failed(fail(kErrIncompatibleVersion,
-                       "cniVersion " + version + " does not support " + env->command_name + " (needs 1.1.0+)"));
-  }
-  if (cmd == Command::kGc && !conf->has_valid_attachments) {
-    return failed(fail(kErrInvalidConfig, "GC: cni.dev/valid-attachments is missing"));
-  }
+  if (auto s = command_allowed(*env, *conf); !s) return failed(s.error());
   Context ctx{std::move(*env), std::move(*conf)};
-
-  switch (cmd) {
-    case Command::kAdd: {
-      if (!plugin.add) return failed(fail(kErrInternal, "ADD is not implemented"));
-      auto r = plugin.add(ctx);
-      if (!r) return failed(r.error());
-      out = result_json(*r, version);
-      return 0;
-    }
-    case Command::kDel:
-    case Command::kCheck:
-    case Command::kGc:
-    case Command::kStatus: {
-      const auto& fn = cmd == Command::kDel     ? plugin.del
-                       : cmd == Command::kCheck ? plugin.check
-                       : cmd == Command::kGc    ? plugin.gc
-                                                : plugin.status;
-      if (!fn) return 0;
-      auto s = fn(ctx);
-      if (!s) return failed(s.error());
-      return 0;
-    }
-    case Command::kVersion:
-      break;
-  }
+  if (auto s = run_handler(plugin, ctx, out); !s) return failed(s.error());
   return 0;
 }
 

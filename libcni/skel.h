@@ -18,11 +18,16 @@ struct Context {
   std::string_view cni_arg(std::string_view key) const;
 };
 
+// Build it with designated initializers (`.add = cmd_add, .del = cmd_del, …`): del, check, gc
+// and status share a type, so positional initialization could swap two of them silently.
 struct Plugin {
   std::string_view name;                       // for logs: "zl-ipam"
   std::span<const std::string_view> cni_args;  // CNI_ARGS keys understood (IgnoreUnknown implied)
   std::function<Result<CniResult>(const Context&)> add;
-  std::function<Status(const Context&)> del, check, gc, status;
+  std::function<Status(const Context&)> del;
+  std::function<Status(const Context&)> check;
+  std::function<Status(const Context&)> gc;
+  std::function<Status(const Context&)> status;
 };
 
 // Runs one CNI invocation with the process environment and stdin; returns the exit code.

@@ -24,18 +24,6 @@ Result<net::IpNet> get_cidr(const JVal& obj, std::string_view key, const std::st
   return *n;
 }
 
-Result<std::vector<std::string>> get_strings(const JVal& obj, std::string_view key, const std::string& path) {
-  auto arr = get_array(obj, key, path);
-  if (!arr) return std::move(arr).error();
-  std::vector<std::string> out;
-  if (!*arr) return out;
-  for (const auto& e : (*arr)->GetArray()) {
-    if (!e.IsString()) return fail(kErrInvalidConfig, path + ": expected strings, got " + json_snippet(e));
-    out.emplace_back(e.GetString(), e.GetStringLength());
-  }
-  return out;
-}
-
 Status parse_interfaces(const JVal& v, CniResult& r) {
   auto arr = get_array(v, "interfaces", "interfaces");
   if (!arr) return std::move(arr).error();
@@ -188,111 +176,91 @@ Result<CniResult> parse_result_text(std::string_view text, std::string_view vers
   return parse_result(**doc, version);
 }
 
+namespace {
+
+void key_string(JWriter& w, const char* key, const std::string& v, bool when = true) {
+  if (!when || v.empty()) return;
+  w.Key(key);
+  w.String(v);
+}
+
+void key_int(JWriter& w, const char* key, std::optional<int> v) {
+  if (!v) return;
+  w.Key(key);
+  w.Int(*v);
+}
+
+void write_interfaces(JWriter& w, const std::vector<Interface>& list, bool v11) {
+  w.Key("interfaces");
+  w.StartArray();
+  for (const auto& i : list) {
+    w.StartObject();
+    w.Key("name");
+    w.String(i.name);
+    key_string(w, "mac", i.mac);
+    if (v11 && i.mtu) key_int(w, "mtu", i.mtu);
+    key_string(w, "sandbox", i.sandbox);
+    key_string(w, "socketPath", i.socket_path, v11);
+    key_string(w, "pciID", i.pci_id, v11);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_ips(JWriter& w, const std::vector<IpConfig>& ips, bool legacy) {
+  w.Key("ips");
+  w.StartArray();
+  for (const auto& ip : ips) {
+    w.StartObject();
+    if (legacy) key_string(w, "version", ip.address.addr.is_v4() ? "4" : "6");  // ips[].version up to 0.4.0
+    key_int(w, "interface", ip.interface);
+    key_string(w, "address", ip.address.str());
+    if (ip.gateway) key_string(w, "gateway", ip.gateway->str());
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_routes(JWriter& w, const std::vector<Route>& routes, bool v11) {
+  w.Key("routes");
+  w.StartArray();
+  for (const auto& rt : routes) {
+    w.StartObject();
+    key_string(w, "dst", rt.dst.str());
+    if (rt.gw) key_string(w, "gw", rt.gw->str());
+    if (v11) {  // 0 is "not set" for these three
+      if (rt.mtu) key_int(w, "mtu", rt.mtu);
+      if (rt.advmss) key_int(w, "advmss", rt.advmss);
+      if (rt.priority) key_int(w, "priority", rt.priority);
+      key_int(w, "table", rt.table);
+      key_int(w, "scope", rt.scope);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_dns(JWriter& w, const Dns& dns) {
+  w.Key("dns");
+  w.StartObject();
+  write_strings(w, "nameservers", dns.nameservers);
+  key_string(w, "domain", dns.domain);
+  write_strings(w, "search", dns.search);
+  write_strings(w, "options", dns.options);
+  w.EndObject();
+}
+
+}  // namespace
+
 void write_result(JWriter& w, const CniResult& r, std::string_view version) {
   const bool v11 = version_at_least(version, "1.1.0");
-  const bool legacy = !version_at_least(version, "1.0.0");  // ips[].version up to 0.4.0
   w.StartObject();
   w.Key("cniVersion");
   w.String(version.data(), static_cast<rapidjson::SizeType>(version.size()));
-  if (!r.interfaces.empty()) {
-    w.Key("interfaces");
-    w.StartArray();
-    for (const auto& i : r.interfaces) {
-      w.StartObject();
-      w.Key("name");
-      w.String(i.name);
-      if (!i.mac.empty()) {
-        w.Key("mac");
-        w.String(i.mac);
-      }
-      if (v11 && i.mtu) {
-        w.Key("mtu");
-        w.Int(i.mtu);
-      }
-      if (!i.sandbox.empty()) {
-        w.Key("sandbox");
-        w.String(i.sandbox);
-      }
-      if (v11 && !i.socket_path.empty()) {
-        w.Key("socketPath");
-        w.String(i.socket_path);
-      }
-      if (v11 && !i.pci_id.empty()) {
-        w.Key("pciID");
-        w.String(i.pci_id);
-      }
-      w.EndObject();
-    }
-    w.EndArray();
-  }
-  if (!r.ips.empty()) {
-    w.Key("ips");
-    w.StartArray();
-    for (const auto& ip : r.ips) {
-      w.StartObject();
-      if (legacy) {
-        w.Key("version");
-        w.String(ip.address.addr.is_v4() ? "4" : "6");
-      }
-      if (ip.interface) {
-        w.Key("interface");
-        w.Int(*ip.interface);
-      }
-      w.Key("address");
-      w.String(ip.address.str());
-      if (ip.gateway) {
-        w.Key("gateway");
-        w.String(ip.gateway->str());
-      }
-      w.EndObject();
-    }
-    w.EndArray();
-  }
-  if (!r.routes.empty()) {
-    w.Key("routes");
-    w.StartArray();
-    for (const auto& rt : r.routes) {
-      w.StartObject();
-      w.Key("dst");
-      w.String(rt.dst.str());
-      if (rt.gw) {
-        w.Key("gw");
-        w.String(rt.gw->str());
-      }
-      if (v11) {
-        auto opt = [&](const char* k, int v) {
-          if (!v) return;
-          w.Key(k);
-          w.Int(v);
-        };
-        opt("mtu", rt.mtu);
-        opt("advmss", rt.advmss);
-        opt("priority", rt.priority);
-        if (rt.table) {
-          w.Key("table");
-          w.Int(*rt.table);
-        }
-        if (rt.scope) {
-          w.Key("scope");
-          w.Int(*rt.scope);
-        }
-      }
-      w.EndObject();
-    }
-    w.EndArray();
-  }
-  if (!r.dns.empty()) {
-    w.Key("dns");
-    w.StartObject();
-    write_strings(w, "nameservers", r.dns.nameservers);
-    if (!r.dns.domain.empty()) {
-      w.Key("domain");
-      w.String(r.dns.domain);
-    }
-    write_strings(w, "search", r.dns.search);
-    write_strings(w, "options", r.dns.options);
-    w.EndObject();
-  }
+  if (!r.interfaces.empty()) write_interfaces(w, r.interfaces, v11);
+  if (!r.ips.empty()) write_ips(w, r.ips, !version_at_least(version, "1.0.0"));
+  if (!r.routes.empty()) write_routes(w, r.routes, v11);
+  if (!r.dns.empty()) write_dns(w, r.dns);
   w.EndObject();
 }
 

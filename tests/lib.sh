@@ -50,15 +50,52 @@ netns_add() {
   ip -n "$1" link set lo up
 }
 
-# cni_exec PLUGIN COMMAND CONFIG [VAR=VAL…]: runs a plugin directly.
-# Sets $OUT (stdout) and $RC; never fails the script.
-cni_exec() {
-  local plugin=$1 cmd=$2 conf=$3
-  shift 3
+# capture INPUT CMD…: runs CMD with INPUT on stdin. Sets $OUT (stdout) and $RC; stderr in
+# $T/stderr and appended to $T/stderr.all; never fails the script. The one way the suites
+# exec a plugin or cnitool (cni_exec and the suites' br, ct, ipam build on it).
+: >"$T/stderr.all"
+capture() {
+  local input=$1
+  shift
   set +e
-  OUT=$(printf '%s' "$conf" | env CNI_COMMAND="$cmd" CNI_PATH="$CNI_PATH" "$@" "$BUILD/$plugin" 2>"$T/stderr")
+  OUT=$(printf '%s' "$input" | "$@" 2>"$T/stderr")
   RC=$?
   set -e
+  cat "$T/stderr" >>"$T/stderr.all"
+}
+
+# cni_exec PLUGIN COMMAND CONFIG [VAR=VAL…]: runs a plugin directly, inside the netns
+# $EXEC_NETNS when that is set (capture: sets $OUT and $RC).
+cni_exec() {
+  local plugin=$1 cmd=$2 conf=$3 in=()
+  shift 3
+  [ -z "${EXEC_NETNS:-}" ] || in=(ip netns exec "$EXEC_NETNS")
+  capture "$conf" "${in[@]}" env CNI_COMMAND="$cmd" CNI_PATH="$CNI_PATH" "$@" "$BUILD/$plugin"
+}
+
+# runs_ok DESC HELPER ARGS…: runs a capture-style helper (cni_exec, br, ct, ipam, …) and
+# asserts it exited 0, showing its answer and stderr when not.
+runs_ok() {
+  local desc=$1
+  shift
+  "$@"
+  if [ "$RC" -eq 0 ]; then pass "$desc"; else fail "$desc: rc=$RC: $OUT $(cat "$T/stderr")"; fi
+}
+
+# no_sanitizer_report: nothing any run printed came from ASan/UBSan/LSan (stderr, and the
+# log files in $T/san when a suite sends sanitizer reports there).
+no_sanitizer_report() {
+  ! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer' "$T/stderr.all" &&
+    { [ ! -d "$T/san" ] || [ -z "$(ls -A "$T/san")" ]; }
+}
+
+# state_file NET [DIR]: zl-ipam's state file of NET under DIR (default $DATA).
+state_file() { echo "${2:-$DATA}/$1.json"; }
+# state_ips NET [ID [IFNAME]]: the addresses held (by ID/IFNAME when given), one per line, sorted.
+state_ips() {
+  jq -r --arg id "${2:-}" --arg ifn "${3:-}" \
+    '.allocations[] | select(($id == "" or .containerID == $id) and ($ifn == "" or .ifname == $ifn)) | .ip' \
+    "$(state_file "$1")" | sort
 }
 
 # expect_cni_error DESC CODE PATTERN: last cni_exec failed with CODE and msg matching PATTERN.

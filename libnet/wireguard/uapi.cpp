@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "libnet/core/fd.h"
+#include "libnet/core/search_path.h"
 #include "libnet/wireguard/wireguard.h"
 
 extern char** environ;
@@ -269,14 +270,7 @@ bool userspace_available() {
   struct stat st {};
   if (::stat("/dev/net/tun", &st) != 0) return false;
   const char* path = std::getenv("PATH");
-  std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (true) {
-    auto colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (!dir.empty() && ::access((dir + "/wireguard-go").c_str(), X_OK) == 0) return true;
-    if (colon == std::string_view::npos) return false;
-    rest.remove_prefix(colon + 1);
-  }
+  return find_executable("wireguard-go", path ? path : "/usr/local/bin:/usr/bin:/bin").has_value();
 }
 
 }  // namespace zl::net::wg

@@ -1,5 +1,5 @@
-// ADD: bridge, veth into the pod, IPAM, addresses and routes inside, gateway, sysctls,
-// firewall. Every step done is undone if a later one fails.
+// ADD: plan the attachment against a snapshot of the kernel, apply the plan; IPAM between
+// the link phase and the address phase. Every step done is undone if a later one fails.
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -12,12 +12,12 @@
 
 #include "libcni/errors.h"
 #include "libcni/exec.h"
-#include "libnet/core/log.h"
 #include "libnet/core/names.h"
+#include "libnet/core/undo.h"
 #include "libnet/netlink/netns.h"
 #include "libnet/netlink/sysctl.h"
-#include "libnet/core/undo.h"
 #include "plugins/zl-bridge/bridge.h"
+#include "plugins/zl-bridge/plan.h"
 
 namespace zl::bridge {
 
@@ -26,73 +26,6 @@ using net::IpNet;
 using net::NlSock;
 
 namespace {
-
-// The bridge, created if missing (`created` says so); a non-bridge link of that name is an
-// error. Call with the network lock held: a failed ADD removes a bridge it created.
-Result<net::LinkInfo> ensure_bridge(NlSock& host, const Config& c, bool& created) {
-  auto link = net::link_by_name(host, c.bridge);
-  if (!link) return std::move(link).error();
-  if (!*link) {
-    // Locally administered unicast MAC derived from the bridge name: stable across restarts.
-    const uint64_t h = net::stable_hash(c.bridge);
-    net::Mac mac{0x02};
-    for (size_t i = 0; i < 5; ++i) mac[i + 1] = static_cast<uint8_t>(h >> (56 - 8 * i));
-    auto s = net::bridge_create(host, c.bridge, c.mtu, c.vlan != 0, mac);
-    if (!s && s.error().sys == EOPNOTSUPP && c.vlan) {
-      return fail(cni::kErrUnsupportedField, "vlan " + std::to_string(c.vlan) +
-                                                 ": this kernel's bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)");
-    }
-    if (!s && s.error().sys != EEXIST) return std::move(s).error();  // EEXIST: a parallel ADD won
-    created = static_cast<bool>(s);
-    link = net::link_by_name(host, c.bridge);
-    if (!link) return std::move(link).error();
-    if (!*link) return Error::from_errno(ENODEV, "bridge " + c.bridge + " vanished after creation");
-  }
-  if ((*link)->kind != "bridge") {
-    return fail(cni::kErrInvalidConfig, "bridge \"" + c.bridge + "\": an existing link of kind \"" + (*link)->kind +
-                                            "\" has that name");
-  }
-  net::LinkChange ch;
-  if (!(*link)->up()) ch.up = true;
-  if (c.mtu && (*link)->mtu != c.mtu) ch.mtu = c.mtu;
-  if (c.promisc && !((*link)->flags & IFF_PROMISC)) ch.promisc = true;
-  if (ch.up || ch.mtu || ch.promisc) {
-    if (auto s = net::link_change(host, (*link)->index, ch); !s) return std::move(s).error().wrap("bridge " + c.bridge);
-  }
-  return **link;
-}
-
-// The gateway address on the bridge, never a stale second one of the same subnet.
-Status ensure_gateway(NlSock& host, const Config& c, int bridge_index, const IpNet& gw) {
-  // Steady state first: for IPv4, EEXIST means exactly this address and prefix is there.
-  auto added = net::addr_add(host, bridge_index, gw, true);
-  if (!added && !(added.error().sys == EEXIST)) return added;
-  if (!added && gw.addr.is_v4()) return {};
-  // New (or IPv6, whose EEXIST ignores the prefix): no stale second address of this subnet.
-  auto addrs = net::addr_list(host, gw.addr.family, bridge_index);
-  if (!addrs) return std::move(addrs).error();
-  bool have_exact = false, removed = false;
-  for (const auto& a : *addrs) {
-    if (a.addr == gw) {
-      have_exact = true;
-      continue;
-    }
-    if (a.addr.masked() != gw.masked() && a.addr.addr != gw.addr) continue;
-    if (!c.force_address) {
-      if (added) (void)net::addr_del(host, bridge_index, gw);  // leave the bridge as it was
-      return fail(cni::kErrInvalidConfig, "bridge " + c.bridge + " already has " + a.addr.str() + ", not gateway " +
-                                              gw.str() + " (set forceAddress to replace it)");
-    }
-    if (auto s = net::addr_del(host, bridge_index, a.addr); !s && s.error().sys != EADDRNOTAVAIL) return s;
-    removed = true;
-  }
-  // Deleting an IPv4 subnet's primary address takes its secondaries (ours) with it.
-  if (!have_exact || removed) {
-    auto s = net::addr_add(host, bridge_index, gw, true);
-    if (!s && s.error().sys != EEXIST) return s;
-  }
-  return {};
-}
 
 Status enable_forwarding(const Config& c, const std::string& host_veth, bool v4, bool v6) {
   if (v4) {
@@ -132,68 +65,209 @@ Status wait_dad(NlSock& sock, int index) {
   }
 }
 
-// Inside the pod: addresses, link up, lo up, routes.
-// The pod's routes, as the result lists them: IPAM's, plus a default route per family via
-// its gateway when isDefaultGateway and IPAM gave none.
-std::vector<cni::Route> pod_routes(const Config& c, const cni::CniResult& ipam) {
-  std::vector<cni::Route> routes = ipam.routes;
-  if (!c.is_default_gateway) return routes;
-  for (int family : {AF_INET, AF_INET6}) {
-    IpNet any{net::IpAddr::from_u128(family, 0), 0};
-    if (std::any_of(routes.begin(), routes.end(), [&](const cni::Route& r) { return r.dst == any; })) continue;
-    for (const auto& ip : ipam.ips) {
-      if (ip.address.addr.family == family && ip.gateway) {
-        routes.push_back({.dst = any, .gw = ip.gateway});
+Status wrapped(Status s, const std::string& what) { return s ? s : std::move(s).error().wrap(what); }
+
+Status create_bridge(NlSock& host, const Config& c, bool& created) {
+  // Locally administered unicast MAC derived from the bridge name: stable across restarts.
+  const uint64_t h = net::stable_hash(c.bridge);
+  net::Mac mac{0x02};
+  for (size_t i = 0; i < 5; ++i) mac[i + 1] = static_cast<uint8_t>(h >> (56 - 8 * i));
+  auto s = net::bridge_create(host, c.bridge, c.mtu, c.vlan != 0, mac);
+  if (!s && s.error().sys == EOPNOTSUPP && c.vlan) {
+    return fail(cni::kErrUnsupportedField, "vlan " + std::to_string(c.vlan) +
+                                               ": this kernel's bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)");
+  }
+  if (!s && s.error().sys != EEXIST) return s;  // EEXIST: a parallel ADD won
+  created = static_cast<bool>(s);
+  return {};
+}
+
+// Applies a plan in order; each step's undo is registered as soon as the step succeeded.
+struct Executor {
+  const Config& c;
+  const Desired& want;
+  const std::string& netns;  // for messages
+  NlSock& host;
+  Pod& pod;
+  Undo& undo;
+  int bridge_index = 0;
+  int pod_index = 0;
+
+  Status apply(const Plan& plan);
+  Status bridge_up();
+  Status veth(bool replace);
+  Status host_veth(const Change& ch);
+  Status pod_batch(const std::vector<const Change*>& changes);
+};
+
+Status Executor::bridge_up() {
+  bool created = false;
+  if (auto s = create_bridge(host, c, created); !s) return s;
+  if (created) {
+    // The executor is gone when undo steps run: they hold what outlives it.
+    undo.add([h = &host, cfg = &c] {  // what this ADD leaves without pods goes: rules, the bridge it made
+      auto relock = lock_network();
+      if (!relock) return;
+      (void)drop_rules_if_unused(*h, *cfg);
+      (void)remove_bridge_if_unused(*h, *cfg);
+    });
+  }
+  auto br = net::link_by_name(host, c.bridge);
+  if (!br) return std::move(br).error();
+  if (!*br) return Error::from_errno(ENODEV, "bridge " + c.bridge + " vanished after creation");
+  bridge_index = (*br)->index;
+  net::LinkChange ch{.up = true};
+  if (c.promisc) ch.promisc = true;
+  return wrapped(net::link_change(host, bridge_index, ch), "bridge " + c.bridge);
+}
+
+Status Executor::veth(bool replace) {
+  const std::string& name = want.host_veth;
+  if (replace) {  // a host end left by a crashed ADD of the same attachment is stale
+    if (auto stale = net::link_by_name(host, name); stale && *stale) (void)net::link_delete(host, (*stale)->index);
+  }
+  // A port of the bridge from birth: a kill before the alias is set still leaves a link that
+  // GC recognises (by its derived name, on this network's bridge).
+  auto s = net::veth_create(host, name, want.ifname, pod.ns.fd(), c.mtu, c.mac, bridge_index);
+  if (!s) return std::move(s).error().wrap("attach to " + c.bridge);
+  undo.add([h = &host, name] {  // deleting the host end takes the pod end with it
+    if (auto l = net::link_by_name(*h, name); l && *l) (void)net::link_delete(*h, (*l)->index);
+  });
+  return {};
+}
+
+Status Executor::host_veth(const Change& ch) {
+  auto hv = net::link_by_name(host, want.host_veth);
+  if (!hv) return std::move(hv).error();
+  if (!*hv) return Error::from_errno(ENODEV, "veth " + want.host_veth + " vanished");
+  int index = (*hv)->index;
+  switch (ch.op) {
+    case Op::kSetHostVeth: {
+      net::LinkChange lc = ch.link;
+      if (lc.master) lc.master = bridge_index;
+      return wrapped(net::link_change(host, index, lc), "set up " + want.host_veth);
+    }
+    case Op::kSetPort: return net::bridge_port_set(host, index, c.hairpin, c.port_isolation);
+    default: return net::bridge_port_vlan(host, index, c.vlan);
+  }
+}
+
+Status Executor::apply(const Plan& plan) {
+  std::vector<const Change*> in_pod;
+  for (const Change& ch : plan.changes) {
+    Status s;
+    switch (ch.op) {
+      case Op::kCreateBridge: s = bridge_up(); break;
+      case Op::kSetBridge: s = wrapped(net::link_change(host, bridge_index, ch.link), "bridge " + c.bridge); break;
+      case Op::kReplaceVeth:
+      case Op::kCreateVeth: s = veth(ch.op == Op::kReplaceVeth); break;
+      case Op::kSetHostVeth:
+      case Op::kSetPort:
+      case Op::kSetPortVlan: s = host_veth(ch); break;
+      case Op::kDelGateway:
+        s = net::addr_del(host, bridge_index, ch.addr);
+        if (!s && s.error().sys == EADDRNOTAVAIL) s = {};
         break;
+      case Op::kAddGateway:  // shared by the network's pods: not undone
+        s = net::addr_add(host, bridge_index, ch.addr, true);
+        if (!s && s.error().sys == EEXIST) s = {};
+        break;
+      default: in_pod.push_back(&ch);
+    }
+    if (!s) return s;
+  }
+  return in_pod.empty() ? Status{} : wrapped(pod_batch(in_pod), "in " + netns);
+}
+
+// lo up, addresses, link up, routes: one netlink batch (the kernel applies the requests in
+// order), two when DAD must be waited for before the routes.
+Status Executor::pod_batch(const std::vector<const Change*>& changes) {
+  std::vector<net::NlMsg> batch;
+  std::vector<std::string> names;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return {};
+    auto s = pod.sock.request_batch(batch, "configure " + want.ifname, &names);
+    batch.clear();
+    names.clear();
+    return s;
+  };
+  bool waited = !c.enable_dad;
+  for (const Change* ch : changes) {
+    if (ch->op == Op::kPodRoute && !waited) {
+      if (auto s = flush(); !s) return s;
+      if (auto s = wait_dad(pod.sock, pod_index); !s) return s;
+      waited = true;
+    }
+    const std::string& ifn = want.ifname;
+    switch (ch->op) {
+      case Op::kPodLoUp:  // lo is ifindex 1 in every netns
+        batch.push_back(net::link_change_message(1, {.up = true}));
+        names.push_back("set lo up");
+        break;
+      case Op::kPodMac:
+        batch.push_back(net::link_change_message(pod_index, ch->link));
+        names.push_back("set the MAC of " + ifn);
+        break;
+      case Op::kPodAddress:
+        batch.push_back(net::addr_add_message(pod_index, ch->addr, !c.enable_dad));
+        names.push_back("add address " + ch->addr.str() + " to " + ifn);
+        break;
+      case Op::kPodUp:
+        batch.push_back(net::link_change_message(pod_index, {.up = true}));
+        names.push_back("set " + ifn + " up");
+        break;
+      default: {
+        net::RouteInfo r = ch->route;
+        r.oif = pod_index;
+        batch.push_back(net::route_add_message(r, true));
+        names.push_back("add route " + r.dst.str() + (r.gw ? " via " + r.gw->str() : ""));
       }
     }
   }
-  return routes;
+  if (auto s = flush(); !s) return s;
+  bool added = std::any_of(changes.begin(), changes.end(), [](const Change* ch) { return ch->op == Op::kPodAddress; });
+  return waited || !added ? Status{} : wait_dad(pod.sock, pod_index);  // usable when ADD returns
 }
 
-// Inside the pod: lo up, addresses, link up, routes — one netlink batch (the kernel applies
-// the requests in order), two when DAD must be waited for before the routes.
-Status configure_container(NlSock& pod, const Config& c, const cni::CniResult& ipam,
-                           const std::vector<cni::Route>& wanted, int index, const std::string& ifname) {
-  std::vector<net::NlMsg> batch;
-  std::vector<std::string> names;
-  auto add = [&](net::NlMsg m, std::string name) {
-    batch.push_back(std::move(m));
-    names.push_back(std::move(name));
-  };
-  add(net::link_change_message(1, {.up = true}), "set lo up");  // lo is ifindex 1 in every netns
-  for (const auto& ip : ipam.ips) {
-    add(net::addr_add_message(index, ip.address, !c.enable_dad), "add address " + ip.address.str() + " to " + ifname);
-  }
-  add(net::link_change_message(index, {.up = true}), "set " + ifname + " up");
+// Snapshot, plan, apply. The executor's bridge and pod indexes come from the snapshot.
+Result<Snapshot> converge(Executor& ex) {
+  auto snap = take_snapshot(ex.host, ex.pod, ex.c, ex.want);
+  if (!snap) return std::move(snap).error();
+  auto plan = plan_attachment(ex.c, ex.want, *snap);
+  if (!plan) return std::move(plan).error();
+  ex.bridge_index = snap->bridge ? snap->bridge->index : 0;
+  ex.pod_index = snap->pod_link ? snap->pod_link->index : 0;
+  if (auto s = ex.apply(*plan); !s) return std::move(s).error();
+  return snap;
+}
 
-  auto gateway_for = [&](int family) -> std::optional<net::IpAddr> {
-    for (const auto& ip : ipam.ips)
-      if (ip.address.addr.family == family && ip.gateway) return ip.gateway;
-    return std::nullopt;
-  };
-  std::vector<net::RouteInfo> routes;
-  for (const auto& r : wanted) {
-    net::RouteInfo ri;
-    ri.dst = r.dst.masked();
-    ri.gw = r.gw ? r.gw : gateway_for(r.dst.addr.family);
-    ri.oif = index;
-    ri.mtu = r.mtu;
-    ri.advmss = r.advmss;
-    ri.priority = r.priority;
-    if (r.table) ri.table = *r.table;
-    routes.push_back(ri);
+Status ensure_firewall(const cni::Context& ctx, const Config& c, const cni::CniResult& ipam) {
+  auto lock = lock_network();
+  if (!lock) return std::move(lock).error();
+  auto fw = net::open_firewall(c.firewall);
+  if (!fw) return std::move(fw).error();
+  // The network's subnets, not just this pod's: with two subnets in a range set, every ADD
+  // must describe both, or each would rewrite the rules for its own alone.
+  std::vector<IpNet> sources = cni::ipam_subnets(ctx.conf);
+  for (const auto& ip : ipam.ips)
+    if (std::find(sources.begin(), sources.end(), ip.address.masked()) == sources.end()) sources.push_back(ip.address.masked());
+  return (*fw)->ensure(net::NetworkRules{c.network, c.bridge, sources, c.masq_exclude, c.ip_masq});
+}
+
+// The result: bridge, host veth, container interface (with sandbox); ips on index 2.
+cni::CniResult result(const cni::Context& ctx, const Snapshot& s, const cni::CniResult& ipam, const Desired& want) {
+  cni::CniResult r;
+  r.interfaces.push_back({.name = s.bridge->name, .mac = net::mac_str(s.bridge->mac)});
+  r.interfaces.push_back({.name = want.host_veth, .mac = net::mac_str(s.host_veth->mac)});
+  r.interfaces.push_back(
+      {.name = want.ifname, .mac = net::mac_str(s.pod_link->mac), .sandbox = ctx.env.netns, .mtu = s.pod_link->mtu});
+  for (auto ip : ipam.ips) {
+    ip.interface = 2;
+    r.ips.push_back(ip);
   }
-  if (c.enable_dad) {
-    if (auto s = pod.request_batch(batch, "configure " + ifname, &names); !s) return s;
-    if (auto s = wait_dad(pod, index); !s) return s;
-    batch.clear();
-    names.clear();
-  }
-  for (const auto& r : routes) {
-    add(net::route_add_message(r, true), "add route " + r.dst.str() + (r.gw ? " via " + r.gw->str() : ""));
-  }
-  return pod.request_batch(batch, "configure " + ifname, &names);
+  r.routes = want.routes;
+  r.dns = ipam.dns.empty() ? ctx.conf.dns : ipam.dns;
+  return r;
 }
 
 }  // namespace
@@ -205,115 +279,42 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
   // An IPAM plugin that cannot be found fails the ADD before anything is built.
   if (auto bin = cni::find_plugin(ctx.conf.ipam_type, ctx.env.path); !bin) return std::move(bin).error().wrap("ipam");
   const std::string& ifname = ctx.env.ifname;
-  const std::string host_name = host_veth_name(ctx.env.container_id, ifname);
-
-  auto opened = open_pod(ctx);
-  if (!opened) return std::move(opened).error();
-  const net::NetNs* ns = &opened->ns;
-  NlSock& pod = opened->sock;
+  Desired want{.host_veth = host_veth_name(ctx.env.container_id, ifname),
+               .ifname = ifname,
+               .alias = host_veth_alias(c.network, ctx.env.container_id, ifname)};
+  auto pod = open_pod(ctx);
+  if (!pod) return std::move(pod).error();
   auto host = NlSock::open();
   if (!host) return std::move(host).error();
-
-  auto existing = net::link_by_name(pod, ifname);
+  auto existing = net::link_by_name(pod->sock, ifname);
   if (!existing) return std::move(existing).error();
-  if (*existing) {
-    return fail(cni::kErrInternal, "interface \"" + ifname + "\" already exists in netns " + ctx.env.netns);
-  }
+  if (*existing) return fail(cni::kErrInternal, "interface \"" + ifname + "\" already exists in netns " + ctx.env.netns);
 
-  // Rollback: each step that succeeds registers its undo; a failure runs them in reverse.
-  Undo undo;
-  Result<net::LinkInfo> br = Error{};
+  Undo undo;  // declared before the locks: they are released before any undo runs
+  Executor ex{.c = c, .want = want, .netns = ctx.env.netns, .host = *host, .pod = *pod, .undo = undo};
   {
-    // Under the lock so that a failing ADD's rollback cannot remove the bridge between our
-    // lookup and our port joining it. (The lock is released before any undo runs: it is
-    // declared in this scope, after `undo`.)
+    // Links under the lock: a failing ADD's rollback cannot remove the bridge between our
+    // lookup and our port joining it.
     auto lock = lock_network();
     if (!lock) return std::move(lock).error();
-    bool created_bridge = false;
-    br = ensure_bridge(*host, c, created_bridge);
-    if (!br) return std::move(br).error();
-    // Last to run: whatever this ADD leaves without pods goes — the network's rules, and the
-    // bridge if this ADD created it.
-    undo.add([&, created_bridge] {
-      auto relock = lock_network();
-      if (!relock) return;
-      (void)drop_rules_if_unused(*host, c);
-      if (created_bridge) (void)remove_bridge_if_unused(*host, c);
-    });
-    // A port of the bridge from birth: a kill before the alias is set still leaves a link that
-    // GC recognises (by its derived name, on this network's bridge).
-    auto created = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac, br->index);
-    if (!created && created.error().sys == EEXIST) {
-      // A host end left by a crashed ADD of the same attachment is stale: replace it.
-      if (auto stale = net::link_by_name(*host, host_name); stale && *stale) {
-        (void)net::link_delete(*host, (*stale)->index);
-        created = net::veth_create(*host, host_name, ifname, ns->fd(), c.mtu, c.mac, br->index);
-      }
-    }
-    if (!created) return std::move(created).error().wrap("attach to " + c.bridge);
+    if (auto s = converge(ex); !s) return std::move(s).error();
   }
-  undo.add([&] {  // deleting the host end takes the pod end with it
-    if (auto l = net::link_by_name(*host, host_name); l && *l) (void)net::link_delete(*host, (*l)->index);
-  });
-  auto hv = net::link_by_name(*host, host_name);
-  if (!hv || !*hv) return hv ? Error::from_errno(ENODEV, "veth " + host_name + " vanished") : std::move(hv).error();
-  auto cv = net::link_by_name(pod, ifname);
-  if (!cv || !*cv) return cv ? Error::from_errno(ENODEV, ifname + " missing in " + ctx.env.netns) : std::move(cv).error();
-  net::LinkChange ch{.up = true, .alias = host_veth_alias(c.network, ctx.env.container_id, ifname)};
-  if (auto s = net::link_change(*host, (*hv)->index, ch); !s) return std::move(s).error().wrap("set up " + host_name);
-  if (c.hairpin || c.port_isolation) {
-    if (auto s = net::bridge_port_set(*host, (*hv)->index, c.hairpin, c.port_isolation); !s) return std::move(s).error();
-  }
-  if (c.vlan) {
-    if (auto s = net::bridge_port_vlan(*host, (*hv)->index, c.vlan); !s) return std::move(s).error();
-  }
-
   auto ipam = cni::ipam_add(ctx);
   if (!ipam) return std::move(ipam).error();
   undo.add([&] { (void)cni::ipam_run(ctx, "DEL"); });
   if (ipam->ips.empty()) return fail(cni::kErrInvalidConfig, "ipam " + ctx.conf.ipam_type + " returned no addresses");
-
-  const std::vector<cni::Route> routes = pod_routes(c, *ipam);
-  if (auto s = configure_container(pod, c, *ipam, routes, (*cv)->index, ifname); !s) return std::move(s).error().wrap("in " + ctx.env.netns);
-
-  bool v4 = false, v6 = false;
-  std::vector<IpNet> subnets;
-  for (const auto& ip : ipam->ips) {
-    (ip.address.addr.is_v4() ? v4 : v6) = true;
-    if (std::find(subnets.begin(), subnets.end(), ip.address.masked()) == subnets.end()) subnets.push_back(ip.address.masked());
-    if (c.is_gateway && ip.gateway) {
-      if (auto s = ensure_gateway(*host, c, br->index, IpNet{*ip.gateway, ip.address.len}); !s) return std::move(s).error();
-    }
-  }
+  want.ips = ipam->ips;
+  want.routes = pod_routes(c, *ipam);
+  auto snap = converge(ex);  // gateway on the bridge, the pod's addresses and routes
+  if (!snap) return std::move(snap).error();
+  if (!snap->bridge || !snap->host_veth || !snap->pod_link) return Error::from_errno(ENODEV, "veth " + want.host_veth + " vanished");
   if (c.is_gateway) {
-    if (auto s = enable_forwarding(c, host_name, v4, v6); !s) return std::move(s).error();
+    bool v4 = std::any_of(want.ips.begin(), want.ips.end(), [](const cni::IpConfig& ip) { return ip.address.addr.is_v4(); });
+    bool v6 = std::any_of(want.ips.begin(), want.ips.end(), [](const cni::IpConfig& ip) { return !ip.address.addr.is_v4(); });
+    if (auto s = enable_forwarding(c, want.host_veth, v4, v6); !s) return std::move(s).error();
   }
-
-  {
-    auto lock = lock_network();
-    if (!lock) return std::move(lock).error();
-    auto fw = net::open_firewall(c.firewall);
-    if (!fw) return std::move(fw).error();
-    // The network's subnets, not just this pod's: with two subnets in a range set, every ADD
-    // must describe both, or each would rewrite the rules for its own alone.
-    std::vector<IpNet> sources = cni::ipam_subnets(ctx.conf);
-    for (const auto& n : subnets)
-      if (std::find(sources.begin(), sources.end(), n) == sources.end()) sources.push_back(n);
-    net::NetworkRules rules{c.network, c.bridge, sources, c.masq_exclude, c.ip_masq};
-    if (auto s = (*fw)->ensure(rules); !s) return std::move(s).error();
-  }
-
-  // The result: bridge, host veth, container interface (with sandbox); ips on index 2.
-  cni::CniResult r;
-  r.interfaces.push_back({.name = c.bridge, .mac = net::mac_str(br->mac)});
-  r.interfaces.push_back({.name = host_name, .mac = net::mac_str((*hv)->mac)});
-  r.interfaces.push_back({.name = ifname, .mac = net::mac_str((*cv)->mac), .sandbox = ctx.env.netns, .mtu = (*cv)->mtu});
-  for (auto ip : ipam->ips) {
-    ip.interface = 2;
-    r.ips.push_back(ip);
-  }
-  r.routes = routes;
-  r.dns = ipam->dns.empty() ? ctx.conf.dns : ipam->dns;
+  if (auto s = ensure_firewall(ctx, c, *ipam); !s) return std::move(s).error();
+  cni::CniResult r = result(ctx, *snap, *ipam, want);
   undo.commit();
   return r;
 }

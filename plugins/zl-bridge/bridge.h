@@ -6,6 +6,7 @@
 #include "libnet/netlink/netlink.h"
 #include "libnet/netlink/netns.h"
 #include "plugins/zl-bridge/config.h"
+#include "plugins/zl-bridge/plan.h"
 
 namespace zl::bridge {
 
@@ -22,6 +23,9 @@ struct Pod {
   net::NlSock sock;
 };
 Result<Pod> open_pod(const cni::Context& ctx);
+
+// What the kernel holds for the attachment `want` describes (plan_attachment's input).
+Result<Snapshot> take_snapshot(net::NlSock& host, Pod& pod, const Config& c, const Desired& want);
 
 // Serializes bridge and firewall changes on this host: a bridge is never removed between an
 // ADD's lookup and its port joining, rules never dropped while a pod is being added.

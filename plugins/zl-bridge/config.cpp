@@ -26,6 +26,29 @@ static Result<bool> flag(const cni::JVal& root, const char* key) {
   return v->value_or(false);
 }
 
+// firewallBackend and masqExclude.
+static Status parse_firewall(const cni::JVal& root, Config& c) {
+  auto fw = cni::get_string(root, "firewallBackend", "firewallBackend");
+  if (!fw) return std::move(fw).error();
+  if (*fw) {
+    auto b = net::parse_firewall_backend(**fw);
+    if (!b) return fail(kErrInvalidConfig, "firewallBackend \"" + **fw + "\": must be auto, iptables or nftables");
+    c.firewall = *b;
+  }
+
+  auto excl = cni::get_array(root, "masqExclude", "masqExclude");
+  if (!excl) return std::move(excl).error();
+  if (*excl) {
+    for (const auto& e : (*excl)->GetArray()) {
+      auto n = e.IsString() ? net::IpNet::parse(e.GetString()) : std::nullopt;
+      if (!n) return fail(kErrInvalidConfig, "masqExclude: " + cni::json_snippet(e) + " is not a CIDR");
+      c.masq_exclude.push_back(n->masked());
+    }
+  }
+
+  return {};
+}
+
 Result<Config> parse_config(const cni::Context& ctx) {
   const cni::NetConf& conf = ctx.conf;
   const cni::JVal& root = conf.root();
@@ -66,47 +89,14 @@ Result<Config> parse_config(const cni::Context& ctx) {
   if (!vlan) return std::move(vlan).error();
   c.vlan = static_cast<int>(vlan->value_or(0));
 
-  auto fw = cni::get_string(root, "firewallBackend", "firewallBackend");
-  if (!fw) return std::move(fw).error();
-  if (*fw) {
-    auto b = net::parse_firewall_backend(**fw);
-    if (!b) return fail(kErrInvalidConfig, "firewallBackend \"" + **fw + "\": must be auto, iptables or nftables");
-    c.firewall = *b;
-  }
-
-  auto excl = cni::get_array(root, "masqExclude", "masqExclude");
-  if (!excl) return std::move(excl).error();
-  if (*excl) {
-    for (const auto& e : (*excl)->GetArray()) {
-      auto n = e.IsString() ? net::IpNet::parse(e.GetString()) : std::nullopt;
-      if (!n) return fail(kErrInvalidConfig, "masqExclude: " + cni::json_snippet(e) + " is not a CIDR");
-      c.masq_exclude.push_back(n->masked());
-    }
-  }
-
+  if (auto s = parse_firewall(root, c); !s) return std::move(s).error();
   if (!conf.ipam || conf.ipam_type.empty()) return fail(kErrInvalidConfig, "ipam.type: missing");
 
-  // MAC: runtimeConfig.mac (capability), then args.cni.mac, then CNI_ARGS MAC=.
-  std::optional<std::pair<std::string, std::string>> mac_src;
-  if (conf.runtime_config) {
-    auto m = cni::get_string(*conf.runtime_config, "mac", "runtimeConfig.mac");
-    if (!m) return std::move(m).error();
-    if (*m) mac_src = {"runtimeConfig.mac", **m};
-  }
-  if (!mac_src && conf.args) {
-    if (const cni::JVal* a = cni::member(*conf.args, "cni")) {
-      auto m = cni::get_string(*a, "mac", "args.cni.mac");
-      if (!m) return std::move(m).error();
-      if (*m) mac_src = {"args.cni.mac", **m};
-    }
-  }
-  if (!mac_src && !ctx.cni_arg("MAC").empty()) mac_src = {"CNI_ARGS MAC", std::string(ctx.cni_arg("MAC"))};
-  if (mac_src) {
-    auto m = net::parse_mac(mac_src->second);
-    if (!m || ((*m)[0] & 1)) {
-      int code = mac_src->first.starts_with("CNI_ARGS") ? cni::kErrInvalidEnv : kErrInvalidConfig;
-      return fail(code, mac_src->first + " \"" + mac_src->second + "\": not a unicast MAC address");
-    }
+  auto mac = cni::attachment_arg(conf, "mac", "MAC", ctx.cni_arg("MAC"));
+  if (!mac) return std::move(mac).error();
+  if (*mac) {
+    auto m = net::parse_mac((*mac)->value);
+    if (!m || ((*m)[0] & 1)) return (*mac)->invalid("not a unicast MAC address");
     c.mac = m;
   }
   return c;

@@ -3,6 +3,11 @@
 
 int main() {
   using namespace zl;
-  return cni::run(cni::Plugin{"zl-bridge", cni::kCommonCniArgs, bridge::cmd_add, bridge::cmd_del, bridge::cmd_check,
-                              bridge::cmd_gc, bridge::cmd_status});
+  return cni::run(cni::Plugin{.name = "zl-bridge",
+                              .cni_args = cni::kCommonCniArgs,
+                              .add = bridge::cmd_add,
+                              .del = bridge::cmd_del,
+                              .check = bridge::cmd_check,
+                              .gc = bridge::cmd_gc,
+                              .status = bridge::cmd_status});
 }

@@ -101,6 +101,20 @@ std::vector<const Allocation*> Allocator::held_by(const std::string& id, const s
   return out;
 }
 
+// Why a requested address was not handed out: its range set already got another one, or it
+// is in no range.
+Error Allocator::unusable_request(const IpAddr& a, const std::vector<cni::IpConfig>& out) const {
+  std::string sets;
+  for (size_t set = 0; set < config_.range_sets.size(); ++set) {
+    if (range_of(set, a)) {
+      return fail(cni::kErrInvalidConfig, "requested address " + a.str() + ": range set " + std::to_string(set) +
+                                              " already gets " + out[set].address.addr.str() + " (one address per range set)");
+    }
+    for (const auto& r : config_.range_sets[set]) sets += (sets.empty() ? "" : ", ") + r.start.str() + "-" + r.end.str();
+  }
+  return fail(cni::kErrInvalidConfig, "requested address " + a.str() + " is in no range (" + sets + ")");
+}
+
 Result<std::vector<cni::IpConfig>> Allocator::allocate(const std::string& id, const std::string& ifname,
                                                        const std::vector<IpAddr>& requested) {
   const auto held = held_by(id, ifname);
@@ -144,17 +158,7 @@ Result<std::vector<cni::IpConfig>> Allocator::allocate(const std::string& id, co
     out.push_back({net::IpNet{*pick, r->subnet.len}, r->gateway, std::nullopt});
   }
   for (size_t i = 0; i < requested.size(); ++i) {
-    if (used[i]) continue;
-    std::string sets;
-    for (size_t set = 0; set < config_.range_sets.size(); ++set) {
-      if (range_of(set, requested[i])) {
-        return rollback(fail(cni::kErrInvalidConfig, "requested address " + requested[i].str() + ": range set " +
-                                                         std::to_string(set) + " already gets " + out[set].address.addr.str() +
-                                                         " (one address per range set)"));
-      }
-      for (const auto& r : config_.range_sets[set]) sets += (sets.empty() ? "" : ", ") + r.start.str() + "-" + r.end.str();
-    }
-    return rollback(fail(cni::kErrInvalidConfig, "requested address " + requested[i].str() + " is in no range (" + sets + ")"));
+    if (!used[i]) return rollback(unusable_request(requested[i], out));
   }
   for (auto& a : fresh) {
     taken_[a.ip] = state_.allocations.size();

@@ -55,6 +55,7 @@ class Allocator {
  private:
   // Why `a` cannot be handed out, or nullptr if it can.
   const char* unavailable(const net::IpAddr& a) const;
+  Error unusable_request(const net::IpAddr& a, const std::vector<cni::IpConfig>& out) const;
   void reindex();
 
   const Config& config_;

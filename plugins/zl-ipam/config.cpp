@@ -197,25 +197,12 @@ Result<Config> parse_config(const cni::NetConf& conf) {
 }
 
 Result<std::vector<net::IpAddr>> requested_ips(const cni::NetConf& conf, std::string_view cni_args_ip) {
-  std::vector<std::pair<std::string, std::string>> raw;  // (source, value)
-  auto rc = cni::runtime_strings(conf, "ips");
-  if (!rc) return std::move(rc).error();
-  for (auto& s : *rc) raw.emplace_back("runtimeConfig.ips", std::move(s));
-  auto args = cni::args_cni_strings(conf, "ips");
-  if (!args) return std::move(args).error();
-  for (auto& s : *args) raw.emplace_back("args.cni.ips", std::move(s));
-  while (!cni_args_ip.empty()) {
-    auto comma = cni_args_ip.find(',');
-    raw.emplace_back("CNI_ARGS IP", std::string(cni_args_ip.substr(0, comma)));
-    cni_args_ip = comma == std::string_view::npos ? std::string_view{} : cni_args_ip.substr(comma + 1);
-  }
+  auto raw = cni::attachment_args(conf, "ips", "IP", cni_args_ip);
+  if (!raw) return std::move(raw).error();
   std::vector<net::IpAddr> out;
-  for (const auto& [src, s] : raw) {
-    auto a = net::parse_ip_or_cidr(s);
-    if (!a) {
-      int code = src.starts_with("CNI_ARGS") ? cni::kErrInvalidEnv : kErrInvalidConfig;
-      return fail(code, src + " \"" + s + "\": not an IP address");
-    }
+  for (const auto& arg : *raw) {
+    auto a = net::parse_ip_or_cidr(arg.value);
+    if (!a) return arg.invalid("not an IP address");
     if (std::find(out.begin(), out.end(), *a) == out.end()) out.push_back(*a);
   }
   return out;

@@ -3,6 +3,11 @@
 
 int main() {
   using namespace zl;
-  return cni::run(cni::Plugin{"zl-ipam", zl::cni::kCommonCniArgs, ipam::cmd_add, ipam::cmd_del, ipam::cmd_check,
-                              ipam::cmd_gc, ipam::cmd_status});
+  return cni::run(cni::Plugin{.name = "zl-ipam",
+                              .cni_args = cni::kCommonCniArgs,
+                              .add = ipam::cmd_add,
+                              .del = ipam::cmd_del,
+                              .check = ipam::cmd_check,
+                              .gc = ipam::cmd_gc,
+                              .status = ipam::cmd_status});
 }

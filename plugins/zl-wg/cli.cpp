@@ -6,6 +6,7 @@
 #include <map>
 
 #include "libcni/conf.h"
+#include "libcni/conflist.h"
 #include "libcni/env.h"
 #include "libcni/errors.h"
 #include "libnet/core/file.h"
@@ -39,38 +40,15 @@ struct Loaded {
 
 // The zl-wg plugin of a conflist, as a runtime would hand it to the plugin.
 Result<Loaded> load_conflist(const std::string& path) {
-  auto text = net::read_file(path);
-  if (!text) return std::move(text).error();
-  auto doc = cni::parse_json(*text, path);
-  if (!doc) return std::move(doc).error();
-  auto& d = **doc;
-  auto name = cni::get_string(d, "name", "name");
-  auto ver = cni::get_string(d, "cniVersion", "cniVersion");
-  auto plugins = cni::get_array(d, "plugins", "plugins");
-  if (!name || !ver || !plugins) return cni::fail(cni::kErrInvalidConfig, path + ": not a conflist");
-  if (!*name || !*plugins) return cni::fail(cni::kErrInvalidConfig, path + ": conflist needs name and plugins");
-  Loaded out;
-  std::optional<std::string> wg_conf;
-  for (auto& p : (*plugins)->GetArray()) {
-    auto type = cni::get_string(p, "type", "type");
-    if (!type || !*type) continue;
-    if (**type == "zl-bridge") {
-      auto br = cni::get_string(p, "bridge", "bridge");
-      out.bridge = br && *br ? **br : net::bridge_name(**name);
-    }
-    if (**type != "zl-wg") continue;
-    rapidjson::Document one;
-    one.CopyFrom(p, one.GetAllocator());
-    one.RemoveMember("name");
-    one.RemoveMember("cniVersion");
-    one.AddMember("name", rapidjson::Value(name->value().c_str(), one.GetAllocator()), one.GetAllocator());
-    one.AddMember("cniVersion", rapidjson::Value(ver->value_or("1.1.0").c_str(), one.GetAllocator()), one.GetAllocator());
-    wg_conf = cni::to_json(one);
+  auto list = cni::load_conflist(path);
+  if (!list) return std::move(list).error();
+  auto wg = list->plugin("zl-wg");
+  if (!wg) return std::move(wg).error();
+  Loaded out{.conf = std::move(*wg), .bridge = {}};
+  if (auto br = list->plugin("zl-bridge")) {
+    auto name = cni::get_string(br->root(), "bridge", "bridge");
+    out.bridge = name && *name ? **name : net::bridge_name(list->name);
   }
-  if (!wg_conf) return cni::fail(cni::kErrInvalidConfig, path + ": no zl-wg plugin in the conflist");
-  auto nc = cni::parse_netconf(*wg_conf);
-  if (!nc) return std::move(nc).error();
-  out.conf = std::move(*nc);
   return out;
 }
 
@@ -80,12 +58,12 @@ int cmd_pubkey(const std::string& arg) {
     // Only the key's location matters here: peers may not be known yet.
     auto l = load_conflist(arg);
     if (!l) return fail_msg(l.error().msg);
-    auto kf = cni::get_string(l->conf.root(), "privateKeyFile", "privateKeyFile");
+    auto kf = cni::get_path(l->conf.root(), "privateKeyFile", "privateKeyFile", default_key_file(l->conf.name));
     if (!kf) return fail_msg(kf.error().msg);
-    key_file = kf->value_or(std::string(kKeyDir) + "/" + l->conf.name + ".key");
+    key_file = std::move(*kf);
   } else {
     if (!cni::valid_identifier(arg)) return fail_msg("network name \"" + arg + "\" is not valid");
-    key_file = std::string(kKeyDir) + "/" + arg + ".key";
+    key_file = default_key_file(arg);
   }
   auto k = net::load_or_create_key(key_file);
   if (!k) return fail_msg(k.error().msg);

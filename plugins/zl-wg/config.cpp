@@ -149,7 +149,7 @@ Result<Config> parse_device_config(const cni::NetConf& conf) {
   if (!fwmark) return std::move(fwmark).error();
   c.fwmark = static_cast<uint32_t>(fwmark->value_or(0));
 
-  auto keyf = cni::get_path(root, "privateKeyFile", "privateKeyFile", std::string(kKeyDir) + "/" + conf.name + ".key");
+  auto keyf = cni::get_path(root, "privateKeyFile", "privateKeyFile", default_key_file(conf.name));
   if (!keyf) return std::move(keyf).error();
   c.private_key_file = std::move(*keyf);
 

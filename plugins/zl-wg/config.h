@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libcni/conf.h"
@@ -13,6 +14,8 @@ namespace zl::wg {
 enum class Implementation { kAuto, kKernel, kUserspace };
 
 inline constexpr const char* kKeyDir = "/var/lib/zl-cni/wg";
+// Where a network's private key lives unless privateKeyFile says otherwise.
+inline std::string default_key_file(std::string_view network) { return std::string(kKeyDir) + "/" + std::string(network) + ".key"; }
 
 struct PeerConfig {
   net::Key public_key{};

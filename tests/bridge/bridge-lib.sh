@@ -9,7 +9,6 @@ need_root
 DATA=$T/data
 NETD=$T/net.d
 mkdir -p "$NETD" "$T/cache"
-: >"$T/stderr.all"
 NODE=zlbn$UNIQ
 # Sanitizer reports of every process (zl-ipam exec'd by zl-bridge included, whose stderr
 # zl-bridge keeps to itself) land in $T/san.* as well as on stderr.
@@ -39,42 +38,20 @@ br_list() {
   jq '{cniVersion, name, plugins: [del(.cniVersion, .name)]}' <<<"$1" >"$NETD/$name.conflist"
 }
 
-# br CMD CONF ID POD [IFNAME [VAR=VAL…]]: runs $BUILD/zl-bridge in $NODE (cni_exec-style:
-# sets $OUT, $RC; stderr collected in $T/stderr.all).
+# br CMD CONF ID POD [IFNAME [VAR=VAL…]]: runs $BUILD/zl-bridge in $NODE (cni_exec: sets $OUT, $RC).
 br() {
   local cmd=$1 conf=$2 id=$3 pod=$4 ifname=${5:-eth0}
   shift 4
   [ $# -eq 0 ] || shift
-  set +e
-  OUT=$(printf '%s' "$conf" | ip netns exec "$NODE" env CNI_COMMAND="$cmd" CNI_CONTAINERID="$id" \
-    CNI_NETNS="$(nspath "$pod")" CNI_IFNAME="$ifname" CNI_PATH="$CNI_PATH" "$@" "$BUILD/zl-bridge" 2>"$T/stderr")
-  RC=$?
-  set -e
-  cat "$T/stderr" >>"$T/stderr.all"
+  EXEC_NETNS=$NODE cni_exec zl-bridge "$cmd" "$conf" CNI_CONTAINERID="$id" CNI_NETNS="$(nspath "$pod")" \
+    CNI_IFNAME="$ifname" "$@"
 }
-# br_ok DESC CMD CONF ID POD [IFNAME [VAR=VAL…]]: runs and asserts success.
-br_ok() {
-  local desc=$1
-  shift
-  br "$@"
-  if [ "$RC" -eq 0 ]; then pass "$desc"; else fail "$desc: rc=$RC: $OUT $(cat "$T/stderr")"; fi
-}
-# ct CMD NET POD [VAR=VAL…]: cnitool in $NODE with the suite's conflists (sets $OUT, $RC).
+# ct CMD NET POD [VAR=VAL…]: cnitool in $NODE with the suite's conflists (capture: sets $OUT, $RC).
 ct() {
   local cmd=$1 net=$2 pod=$3
   shift 3
-  set +e
-  OUT=$(ip netns exec "$NODE" env NETCONFPATH="$NETD" CNI_CACHE_DIR="$T/cache" CNI_PATH="$CNI_PATH" \
-    CNI_CONTAINERID="ct-$pod" "$@" "$CNITOOL" "$cmd" "$net" "$(nspath "$pod")" 2>"$T/stderr")
-  RC=$?
-  set -e
-  cat "$T/stderr" >>"$T/stderr.all"
-}
-ct_ok() {
-  local desc=$1
-  shift
-  ct "$@"
-  if [ "$RC" -eq 0 ]; then pass "$desc"; else fail "$desc: rc=$RC: $OUT $(cat "$T/stderr")"; fi
+  capture "" ip netns exec "$NODE" env NETCONFPATH="$NETD" CNI_CACHE_DIR="$T/cache" CNI_PATH="$CNI_PATH" \
+    CNI_CONTAINERID="ct-$pod" "$@" "$CNITOOL" "$cmd" "$net" "$(nspath "$pod")"
 }
 
 # pod_ip POD [FAMILY] [IFNAME]: the pod's first global address of FAMILY (4|6) on IFNAME.
@@ -106,7 +83,6 @@ allocs() {
   local f=$DATA/$1.json
   if [ -e "$f" ]; then jq '.allocations | length' "$f"; else echo 0; fi
 }
-state_ips() { jq -r '.allocations[].ip' "$DATA/$1.json" | sort; }
 
 # clean NET [NODE]: no host veth, no zl rule, no allocation left.
 expect_clean() {
@@ -168,11 +144,6 @@ seen() { ip netns exec "$1" nft -j list counter inet probe "$2" | jq '.nftables[
 # seen_reset OUTSIDE: zeroes all counters.
 seen_reset() { ip netns exec "$1" nft reset counters table inet probe >/dev/null; }
 
-# no_sanitizer_report: nothing any run printed to stderr came from ASan/UBSan/LSan.
-no_sanitizer_report() {
-  ! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer' "$T/stderr.all" &&
-    [ -z "$(ls -A "$T/san")" ]
-}
 # finish_bridge: the sanitizer check, then lib.sh's tally.
 finish_bridge() {
   if no_sanitizer_report; then

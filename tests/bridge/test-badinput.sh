@@ -76,8 +76,8 @@ bad "malformed JSON" 6 '.' '{"cniVersion": "1.1.0", "name": '
 bad "unsupported cniVersion" 1 '9\.9\.9' "$(with '.cniVersion = "9.9.9"')"
 
 echo "== a good ADD still works afterwards"
-br_ok "ADD" ADD "$conf" cgood "$pod"
-br_ok "DEL" DEL "$conf" cgood "$pod"
+runs_ok "ADD" br ADD "$conf" cgood "$pod"
+runs_ok "DEL" br DEL "$conf" cgood "$pod"
 expect_clean "after" "$net"
 
 finish_bridge

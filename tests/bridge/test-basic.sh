@@ -26,7 +26,7 @@ conf=$(br_conf "$net" 1.1.0 '{"bridge": "zlbr0", "isDefaultGateway": true, "ipMa
   '{"ranges": [[{"subnet": "10.244.1.0/24"}]]}')
 
 echo "== ADD two pods"
-br_ok "ADD pa" ADD "$conf" ca "$pa"
+runs_ok "ADD pa" br ADD "$conf" ca "$pa"
 res_a=$OUT
 check "result: 1.1.0 shape (bridge, host veth, eth0 with sandbox, ips on interface 2)" result_ok 1.1.0
 expect_eq "result ips" "$(jq -c .ips <<<"$res_a")" '[{"interface":2,"address":"10.244.1.2/24","gateway":"10.244.1.1"}]'
@@ -36,7 +36,7 @@ expect_eq "result interface 2 is eth0 in pa" "$(jq -r '.interfaces[2] | "\(.name
 expect_eq "result: eth0 MAC is the pod's" "$(jq -r '.interfaces[2].mac' <<<"$res_a")" \
   "$(ip -n "$pa" -j link show eth0 | jq -r '.[0].address')"
 rules_one=$(zl_rules)
-br_ok "ADD pb" ADD "$conf" cb "$pb"
+runs_ok "ADD pb" br ADD "$conf" cb "$pb"
 veth_a=$(jq -r '.interfaces[1].name' <<<"$res_a")
 veth_b=$(jq -r '.interfaces[1].name' <<<"$OUT")
 expect_eq "pb got the next address" "$(pod_ip "$pb")" 10.244.1.3
@@ -77,17 +77,17 @@ expect_eq "no address was allocated" "$(allocs "$net")" 2
 check "pb still pings pa" pings "$pb" 10.244.1.2
 
 echo "== a second interface in one pod"
-br_ok "ADD pa eth1" ADD "$conf" ca "$pa" eth1
+runs_ok "ADD pa eth1" br ADD "$conf" ca "$pa" eth1
 expect_eq "eth1 has its own address" "$(pod_ip "$pa" 4 eth1)" 10.244.1.4
 expect_eq "three host veths" "$(node_veths)" 3
-br_ok "DEL pa eth1" DEL "$conf" ca "$pa" eth1
+runs_ok "DEL pa eth1" br DEL "$conf" ca "$pa" eth1
 check "eth1 is gone" no_link "$pa" eth1
 expect_eq "eth0 untouched" "$(pod_ip "$pa")" 10.244.1.2
 
 echo "== DEL"
-br_ok "DEL pa" DEL "$conf" ca "$pa"
+runs_ok "DEL pa" br DEL "$conf" ca "$pa"
 check "rules stay while pb is attached" test "$(zl_rules)" -eq "$rules_one"
-br_ok "DEL pb" DEL "$conf" cb "$pb"
+runs_ok "DEL pb" br DEL "$conf" cb "$pb"
 check "pa has no eth0" no_link "$pa" eth0
 expect_clean "after DEL" "$net"
 

@@ -25,34 +25,34 @@ br_list "$conf"
 pod_mac() { ip -n "$1" -j link show "${2:-eth0}" | jq -r '.[0].address'; }
 
 echo "== mac and ips capabilities through cnitool"
-ct_ok "ADD p1 with CAP_ARGS mac + ips" add "$net" "$(p 1)" \
+runs_ok "ADD p1 with CAP_ARGS mac + ips" ct add "$net" "$(p 1)" \
   CAP_ARGS='{"mac": "0a:58:0a:f4:02:99", "ips": ["10.244.2.50/24", "fd00:2::50/64"]}'
 expect_eq "p1 MAC is the requested one" "$(pod_mac "$(p 1)")" 0a:58:0a:f4:02:99
 expect_eq "result reports that MAC" "$(jq -r '.interfaces[2].mac' <<<"$OUT")" 0a:58:0a:f4:02:99
 expect_eq "p1 holds the static v4" "$(pod_ip "$(p 1)")" 10.244.2.50
 expect_eq "p1 holds the static v6" "$(pod_ip "$(p 1)" 6)" fd00:2::50
 expect_eq "result reports both statics" "$(jq -r '[.ips[].address] | join(",")' <<<"$OUT")" "10.244.2.50/24,fd00:2::50/64"
-ct_ok "CHECK p1" check "$net" "$(p 1)" CAP_ARGS='{"mac": "0a:58:0a:f4:02:99", "ips": ["10.244.2.50/24", "fd00:2::50/64"]}'
+runs_ok "CHECK p1" ct check "$net" "$(p 1)" CAP_ARGS='{"mac": "0a:58:0a:f4:02:99", "ips": ["10.244.2.50/24", "fd00:2::50/64"]}'
 check "p1 pings the gateway" pings "$(p 1)" 10.244.2.1
 
 echo "== args.cni.mac / args.cni.ips, direct"
 c2=$(jq -c '.args = {cni: {mac: "0a:58:0a:f4:02:aa", ips: ["10.244.2.60"]}}' <<<"$conf11")
-br_ok "ADD p2 with args.cni" ADD "$c2" c2 "$(p 2)"
+runs_ok "ADD p2 with args.cni" br ADD "$c2" c2 "$(p 2)"
 expect_eq "p2 MAC from args.cni.mac" "$(pod_mac "$(p 2)")" 0a:58:0a:f4:02:aa
 expect_eq "p2 address from args.cni.ips" "$(pod_ip "$(p 2)")" 10.244.2.60
 
 echo "== CNI_ARGS MAC= / IP=, direct"
-br_ok "ADD p3 with CNI_ARGS" ADD "$conf11" c3 "$(p 3)" eth0 CNI_ARGS="IgnoreUnknown=1;MAC=0a:58:0a:f4:02:bb;IP=10.244.2.70"
+runs_ok "ADD p3 with CNI_ARGS" br ADD "$conf11" c3 "$(p 3)" eth0 CNI_ARGS="IgnoreUnknown=1;MAC=0a:58:0a:f4:02:bb;IP=10.244.2.70"
 expect_eq "p3 MAC from CNI_ARGS" "$(pod_mac "$(p 3)")" 0a:58:0a:f4:02:bb
 expect_eq "p3 address from CNI_ARGS IP" "$(pod_ip "$(p 3)")" 10.244.2.70
 check "p3 pings p2" pings "$(p 3)" 10.244.2.60
 
 echo "== precedence: runtimeConfig.mac > args.cni.mac > CNI_ARGS MAC"
 c4=$(jq -c '.runtimeConfig = {mac: "0a:58:0a:f4:02:c1"} | .args = {cni: {mac: "0a:58:0a:f4:02:c2"}}' <<<"$conf11")
-br_ok "ADD p4 with all three" ADD "$c4" c4 "$(p 4)" eth0 CNI_ARGS="MAC=0a:58:0a:f4:02:c3"
+runs_ok "ADD p4 with all three" br ADD "$c4" c4 "$(p 4)" eth0 CNI_ARGS="MAC=0a:58:0a:f4:02:c3"
 expect_eq "runtimeConfig.mac wins" "$(pod_mac "$(p 4)")" 0a:58:0a:f4:02:c1
 c5=$(jq -c '.args = {cni: {mac: "0a:58:0a:f4:02:d2"}}' <<<"$conf11")
-br_ok "ADD p5 with args.cni.mac and CNI_ARGS" ADD "$c5" c5 "$(p 5)" eth0 CNI_ARGS="MAC=0a:58:0a:f4:02:d3"
+runs_ok "ADD p5 with args.cni.mac and CNI_ARGS" br ADD "$c5" c5 "$(p 5)" eth0 CNI_ARGS="MAC=0a:58:0a:f4:02:d3"
 expect_eq "args.cni.mac beats CNI_ARGS" "$(pod_mac "$(p 5)")" 0a:58:0a:f4:02:d2
 
 echo "== a static address already held"
@@ -66,12 +66,12 @@ check "p6 has no eth0" no_link "$(p 6)" eth0
 check "p1 still pings the gateway" pings "$(p 1)" 10.244.2.1
 
 echo "== DEL all"
-ct_ok "DEL p1" del "$net" "$(p 1)" CAP_ARGS='{"mac": "0a:58:0a:f4:02:99", "ips": ["10.244.2.50/24", "fd00:2::50/64"]}'
-br_ok "DEL p2" DEL "$c2" c2 "$(p 2)"
-br_ok "DEL p3" DEL "$conf11" c3 "$(p 3)"
-br_ok "DEL p4" DEL "$c4" c4 "$(p 4)"
-br_ok "DEL p5" DEL "$c5" c5 "$(p 5)"
-br_ok "DEL p6 (never added)" DEL "$conf11" c6 "$(p 6)"
+runs_ok "DEL p1" ct del "$net" "$(p 1)" CAP_ARGS='{"mac": "0a:58:0a:f4:02:99", "ips": ["10.244.2.50/24", "fd00:2::50/64"]}'
+runs_ok "DEL p2" br DEL "$c2" c2 "$(p 2)"
+runs_ok "DEL p3" br DEL "$conf11" c3 "$(p 3)"
+runs_ok "DEL p4" br DEL "$c4" c4 "$(p 4)"
+runs_ok "DEL p5" br DEL "$c5" c5 "$(p 5)"
+runs_ok "DEL p6 (never added)" br DEL "$conf11" c6 "$(p 6)"
 expect_clean "after DEL" "$net"
 
 finish_bridge

@@ -47,8 +47,8 @@ case_() { # NAME BACKEND SETUP-FUNCTION WHERE(legacy|nft|both)
   pol=$(policies)
   conf=$(br_conf "zlfw$n$UNIQ" 1.1.0 "{\"bridge\": \"zlfw0\", \"isDefaultGateway\": true, \"ipMasq\": true,
     \"firewallBackend\": \"$backend\"}" '{"ranges": [[{"subnet": "10.244.20.0/24"}], [{"subnet": "fd00:20::/64"}]]}')
-  br_ok "$name: ADD a" ADD "$conf" ca "$pa"
-  br_ok "$name: ADD b" ADD "$conf" cb "$pb"
+  runs_ok "$name: ADD a" br ADD "$conf" ca "$pa"
+  runs_ok "$name: ADD b" br ADD "$conf" cb "$pb"
   check "$name: a reaches the outside (v4)" pings "$pa" 192.0.2.2
   check "$name: a reaches the outside (v6)" pings "$pa" 2001:db8:2::2
   check "$name: b reaches the outside (v4)" pings "$pb" 192.0.2.2
@@ -60,9 +60,9 @@ case_() { # NAME BACKEND SETUP-FUNCTION WHERE(legacy|nft|both)
     both) check "$name: rules in both" test "$(nft_tables)" -gt 0 -a "$(legacy_rules)" -gt 0 ;;
   esac
   expect_eq "$name: the node's FORWARD policies are untouched" "$(policies)" "$pol"
-  br_ok "$name: DEL a" DEL "$conf" ca "$pa"
+  runs_ok "$name: DEL a" br DEL "$conf" ca "$pa"
   check "$name: b still reaches the outside" pings "$pb" 192.0.2.2
-  br_ok "$name: DEL b" DEL "$conf" cb "$pb"
+  runs_ok "$name: DEL b" br DEL "$conf" cb "$pb"
   expect_clean "$name" "zlfw$n$UNIQ"
   expect_eq "$name: policies still untouched" "$(policies)" "$pol"
 }

@@ -33,13 +33,13 @@ expect_eq "no allocation left" "$(jq '.allocations | length' "$DATA/$net.json")"
 
 echo "== forceAddress replaces it"
 conf=$(br_conf "$net" 1.1.0 '{"bridge": "zlgw0", "isGateway": true, "forceAddress": true}' "$ipam")
-br_ok "ADD p1 with forceAddress" ADD "$conf" c1 "$p1"
+runs_ok "ADD p1 with forceAddress" br ADD "$conf" c1 "$p1"
 expect_eq "bridge has the gateways only" "$(addrs)" "10.244.7.1/24 fd00:7::1/64"
-br_ok "ADD p2" ADD "$conf" c2 "$p2"
+runs_ok "ADD p2" br ADD "$conf" c2 "$p2"
 expect_eq "still one gateway per family" "$(addrs)" "10.244.7.1/24 fd00:7::1/64"
 check "p2 pings the v4 gateway" ip netns exec "$p2" ping -q -c1 -W2 10.244.7.1
 check "p2 pings the v6 gateway" ip netns exec "$p2" ping -6 -q -c1 -W2 fd00:7::1
-br_ok "DEL p1" DEL "$conf" c1 "$p1"
-br_ok "DEL p2" DEL "$conf" c2 "$p2"
+runs_ok "DEL p1" br DEL "$conf" c1 "$p1"
+runs_ok "DEL p2" br DEL "$conf" c2 "$p2"
 expect_eq "no host veth left" "$(node_veths)" "0"
 finish

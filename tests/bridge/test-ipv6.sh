@@ -30,9 +30,9 @@ confd=$(br_conf "$netd" 1.1.0 '{"bridge": "zl6d0", "isDefaultGateway": true, "ip
   '{"ranges": [[{"subnet": "10.244.6.0/24"}], [{"subnet": "fd00:66::/64"}]]}')
 
 echo "== IPv6 only"
-br_ok "ADD p1" ADD "$conf6" c1 "$(p 1)"
+runs_ok "ADD p1" br ADD "$conf6" c1 "$(p 1)"
 r1=$OUT
-br_ok "ADD p2" ADD "$conf6" c2 "$(p 2)"
+runs_ok "ADD p2" br ADD "$conf6" c2 "$(p 2)"
 expect_eq "p1 result: one v6 address with its gateway" "$(jq -c '.ips' <<<"$r1")" \
   '[{"interface":2,"address":"fd00:6::2/64","gateway":"fd00:6::1"}]'
 expect_eq "p1 result: the v6 default route" "$(jq -c '.routes' <<<"$r1")" '[{"dst":"::/0","gw":"fd00:6::1"}]'
@@ -51,10 +51,10 @@ fi
 expect_eq "all.forwarding stays 0" "$(sysn net.ipv6.conf.all.forwarding)" 0
 
 echo "== dual stack"
-br_ok "ADD p3" ADD "$confd" c3 "$(p 3)"
+runs_ok "ADD p3" br ADD "$confd" c3 "$(p 3)"
 r3=$OUT
 confdad=$(jq -c '.enableDad = true' <<<"$confd")
-br_ok "ADD p4 with enableDad" ADD "$confdad" c4 "$(p 4)"
+runs_ok "ADD p4 with enableDad" br ADD "$confdad" c4 "$(p 4)"
 r4=$OUT
 tentative=$(ip -n "$(p 4)" -6 -j addr show dev eth0 | jq '[.[0].addr_info[] | select(.tentative)] | length')
 expect_eq "p4: no tentative address once ADD returned" "$tentative" 0
@@ -75,14 +75,14 @@ expect_eq "all.forwarding still 0 after dual-stack ADDs" "$(sysn net.ipv6.conf.a
 expect_eq "default.forwarding still 0" "$(sysn net.ipv6.conf.default.forwarding)" 0
 
 echo "== CHECK"
-br_ok "CHECK p3" CHECK "$(jq -c --argjson r "$r3" '. + {prevResult: $r}' <<<"$confd")" c3 "$(p 3)"
-br_ok "CHECK p4" CHECK "$(jq -c --argjson r "$r4" '. + {prevResult: $r}' <<<"$confdad")" c4 "$(p 4)"
+runs_ok "CHECK p3" br CHECK "$(jq -c --argjson r "$r3" '. + {prevResult: $r}' <<<"$confd")" c3 "$(p 3)"
+runs_ok "CHECK p4" br CHECK "$(jq -c --argjson r "$r4" '. + {prevResult: $r}' <<<"$confdad")" c4 "$(p 4)"
 
 echo "== DEL"
-br_ok "DEL p1" DEL "$conf6" c1 "$(p 1)"
-br_ok "DEL p2" DEL "$conf6" c2 "$(p 2)"
-br_ok "DEL p3" DEL "$confd" c3 "$(p 3)"
-br_ok "DEL p4" DEL "$confdad" c4 "$(p 4)"
+runs_ok "DEL p1" br DEL "$conf6" c1 "$(p 1)"
+runs_ok "DEL p2" br DEL "$conf6" c2 "$(p 2)"
+runs_ok "DEL p3" br DEL "$confd" c3 "$(p 3)"
+runs_ok "DEL p4" br DEL "$confdad" c4 "$(p 4)"
 expect_clean "after DEL ($netd)" "$netd"
 expect_eq "after DEL ($net6): no allocations" "$(allocs "$net6")" 0
 expect_eq "all.forwarding still 0 at the end" "$(sysn net.ipv6.conf.all.forwarding)" 0

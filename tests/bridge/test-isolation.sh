@@ -27,9 +27,9 @@ gwconf() { # NET BRIDGE SUBNET EXTRA-JSON
 
 echo "== portIsolation"
 ciso=$(gwconf zliso zliso0 10.244.7.0/24 '{"portIsolation": true}')
-br_ok "ADD i1" ADD "$ciso" ci1 "$(p i1)"
+runs_ok "ADD i1" br ADD "$ciso" ci1 "$(p i1)"
 veth_i1=$(jq -r '.interfaces[1].name' <<<"$OUT")
-br_ok "ADD i2" ADD "$ciso" ci2 "$(p i2)"
+runs_ok "ADD i2" br ADD "$ciso" ci2 "$(p i2)"
 check "host port is isolated" bash -c "bridge -n $NODE -d -j link show dev $veth_i1 | jq -e '.[0].isolated == true' >/dev/null"
 check "i1 pings the gateway" pings "$(p i1)" 10.244.7.1
 check "i2 pings the gateway" pings "$(p i2)" 10.244.7.1
@@ -39,9 +39,9 @@ check "i2 cannot ping i1" no_ping "$(p i2)" 10.244.7.2
 echo "== hairpinMode"
 chp=$(gwconf zlhp zlhp0 10.244.8.0/24 '{"hairpinMode": true}')
 cnh=$(gwconf zlnh zlnh0 10.244.9.0/24 '{}')
-br_ok "ADD h1 (hairpin)" ADD "$chp" ch1 "$(p h1)"
+runs_ok "ADD h1 (hairpin)" br ADD "$chp" ch1 "$(p h1)"
 veth_h1=$(jq -r '.interfaces[1].name' <<<"$OUT")
-br_ok "ADD h2 (no hairpin)" ADD "$cnh" ch2 "$(p h2)"
+runs_ok "ADD h2 (no hairpin)" br ADD "$cnh" ch2 "$(p h2)"
 veth_h2=$(jq -r '.interfaces[1].name' <<<"$OUT")
 check "h1's port has hairpin on" bash -c "bridge -n $NODE -d -j link show dev $veth_h1 | jq -e '.[0].hairpin == true' >/dev/null"
 check "h2's port has hairpin off" bash -c "bridge -n $NODE -d -j link show dev $veth_h2 | jq -e '.[0].hairpin == false' >/dev/null"
@@ -66,7 +66,7 @@ expect_eq "no hairpin: h2's frames to itself do not" "$(reflected "$(p h2)" 10.2
 
 echo "== promiscMode"
 cpr=$(gwconf zlpr zlpr0 10.244.11.0/24 '{"promiscMode": true}')
-br_ok "ADD r1" ADD "$cpr" cr1 "$(p r1)"
+runs_ok "ADD r1" br ADD "$cpr" cr1 "$(p r1)"
 check "bridge zlpr0 is promiscuous" bash -c "ip -n $NODE -d -j link show zlpr0 | jq -e '.[0].promiscuity > 0' >/dev/null"
 check "r1 pings the gateway" pings "$(p r1)" 10.244.11.1
 check "bridge zlhp0 (no promiscMode) is not" bash -c "ip -n $NODE -d -j link show zlhp0 | jq -e '.[0].promiscuity == 0' >/dev/null"
@@ -89,27 +89,27 @@ vconf() { # NET VID FIRST LAST
 }
 cv10=$(vconf zlvla 10 10.244.10.10 10.244.10.19)
 cv20=$(vconf zlvlb 20 10.244.10.20 10.244.10.29)
-br_ok "ADD v1 (vlan 10)" ADD "$cv10" cv1 "$(p v1)"
+runs_ok "ADD v1 (vlan 10)" br ADD "$cv10" cv1 "$(p v1)"
 veth_v1=$(jq -r '.interfaces[1].name' <<<"$OUT")
-br_ok "ADD v2 (vlan 10)" ADD "$cv10" cv2 "$(p v2)"
-br_ok "ADD v3 (vlan 20)" ADD "$cv20" cv3 "$(p v3)"
+runs_ok "ADD v2 (vlan 10)" br ADD "$cv10" cv2 "$(p v2)"
+runs_ok "ADD v3 (vlan 20)" br ADD "$cv20" cv3 "$(p v3)"
 check "bridge zlvl0 filters VLANs" bash -c "ip -n $NODE -d -j link show zlvl0 | jq -e '.[0].linkinfo.info_data.vlan_filtering == 1' >/dev/null"
 expect_eq "v1's port: VLAN 10 only, PVID and untagged" \
   "$(bridge -n "$NODE" -j vlan show dev "$veth_v1" | jq -c '[.[0].vlans[] | [.vlan, (.flags | sort)]]')" \
   '[[10,["Egress Untagged","PVID"]]]'
 check "v1 pings v2 (same VLAN)" pings "$(p v1)" 10.244.10.11
 check "v3 cannot ping v1 (VLAN 20)" no_ping "$(p v3)" 10.244.10.10
-br_ok "DEL v1" DEL "$cv10" cv1 "$(p v1)"
-br_ok "DEL v2" DEL "$cv10" cv2 "$(p v2)"
-br_ok "DEL v3" DEL "$cv20" cv3 "$(p v3)"
+runs_ok "DEL v1" br DEL "$cv10" cv1 "$(p v1)"
+runs_ok "DEL v2" br DEL "$cv10" cv2 "$(p v2)"
+runs_ok "DEL v3" br DEL "$cv20" cv3 "$(p v3)"
 fi
 
 echo "== DEL"
-br_ok "DEL i1" DEL "$ciso" ci1 "$(p i1)"
-br_ok "DEL i2" DEL "$ciso" ci2 "$(p i2)"
-br_ok "DEL h1" DEL "$chp" ch1 "$(p h1)"
-br_ok "DEL h2" DEL "$cnh" ch2 "$(p h2)"
-br_ok "DEL r1" DEL "$cpr" cr1 "$(p r1)"
+runs_ok "DEL i1" br DEL "$ciso" ci1 "$(p i1)"
+runs_ok "DEL i2" br DEL "$ciso" ci2 "$(p i2)"
+runs_ok "DEL h1" br DEL "$chp" ch1 "$(p h1)"
+runs_ok "DEL h2" br DEL "$cnh" ch2 "$(p h2)"
+runs_ok "DEL r1" br DEL "$cpr" cr1 "$(p r1)"
 expect_eq "no host veths" "$(node_veths)" 0
 expect_eq "no zl firewall rules" "$(zl_rules)" 0
 for n in zliso zlhp zlnh zlpr zlvla zlvlb; do expect_eq "$n: no allocations" "$(allocs "$n$UNIQ")" 0; done

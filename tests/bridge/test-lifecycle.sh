@@ -29,20 +29,20 @@ br_list "$conf"
 with_prev() { jq -c --argjson r "$1" '. + {prevResult: $r}' <<<"$conf11"; }
 
 echo "== CHECK (cnitool)"
-ct_ok "ADD c1" add "$net" "$(p c1)"
-ct_ok "CHECK c1 healthy" check "$net" "$(p c1)"
+runs_ok "ADD c1" ct add "$net" "$(p c1)"
+runs_ok "CHECK c1 healthy" ct check "$net" "$(p c1)"
 ip -n "$(p c1)" addr del 10.244.12.2/24 dev eth0
 ct check "$net" "$(p c1)"
 check "CHECK fails after the address is removed" test "$RC" -ne 0
 check "and says which address is missing: $(cat "$T/stderr")" grep -q "eth0 lacks address 10.244.12.2/24" "$T/stderr"
-ct_ok "DEL c1" del "$net" "$(p c1)"
-ct_ok "DEL c1 again" del "$net" "$(p c1)"
+runs_ok "DEL c1" ct del "$net" "$(p c1)"
+runs_ok "DEL c1 again" ct del "$net" "$(p c1)"
 
 echo "== CHECK (direct, 1.1.0)"
-br_ok "ADD c2" ADD "$conf11" cc2 "$(p c2)"
+runs_ok "ADD c2" br ADD "$conf11" cc2 "$(p c2)"
 r2=$OUT
 veth_c2=$(jq -r '.interfaces[1].name' <<<"$r2")
-br_ok "CHECK c2 healthy" CHECK "$(with_prev "$r2")" cc2 "$(p c2)"
+runs_ok "CHECK c2 healthy" br CHECK "$(with_prev "$r2")" cc2 "$(p c2)"
 ip -n "$(p c2)" route del default
 br CHECK "$(with_prev "$r2")" cc2 "$(p c2)"
 expect_cni_error "CHECK after the default route is removed" 101 "route 0.0.0.0/0 via 10.244.12.1 missing"
@@ -55,37 +55,37 @@ ip -n "$NODE" link set "$veth_c2" down
 br CHECK "$(with_prev "$r2")" cc2 "$(p c2)"
 expect_cni_error "CHECK after the host veth is downed" 101 "host veth $veth_c2 is down"
 ip -n "$NODE" link set "$veth_c2" up
-br_ok "CHECK c2 healthy again" CHECK "$(with_prev "$r2")" cc2 "$(p c2)"
+runs_ok "CHECK c2 healthy again" br CHECK "$(with_prev "$r2")" cc2 "$(p c2)"
 ip -n "$(p c2)" link del eth0
 br CHECK "$(with_prev "$r2")" cc2 "$(p c2)"
 expect_cni_error "CHECK after eth0 is deleted" 101 "(host veth .* does not exist|interface eth0 does not exist)"
-br_ok "DEL c2 (eth0 already gone)" DEL "$conf11" cc2 "$(p c2)"
-br_ok "DEL c2 again" DEL "$conf11" cc2 "$(p c2)"
+runs_ok "DEL c2 (eth0 already gone)" br DEL "$conf11" cc2 "$(p c2)"
+runs_ok "DEL c2 again" br DEL "$conf11" cc2 "$(p c2)"
 expect_clean "after DEL twice" "$net"
 
 echo "== DEL after the netns is gone"
-br_ok "ADD d1" ADD "$conf11" cd1 "$(p d1)"
+runs_ok "ADD d1" br ADD "$conf11" cd1 "$(p d1)"
 ip netns del "$(p d1)"
-br_ok "DEL d1 with its netns deleted" DEL "$conf11" cd1 "$(p d1)"
+runs_ok "DEL d1 with its netns deleted" br DEL "$conf11" cd1 "$(p d1)"
 check "no veth left" wait_for 5 test "$(node_veths)" -eq 0
 expect_clean "after DEL of a gone netns" "$net"
-br_ok "DEL d1 again" DEL "$conf11" cd1 "$(p d1)"
+runs_ok "DEL d1 again" br DEL "$conf11" cd1 "$(p d1)"
 
 echo "== GC"
-for g in g1 g2 g3; do br_ok "ADD $g" ADD "$conf11" "c$g" "$(p "$g")"; done
+for g in g1 g2 g3; do runs_ok "ADD $g" br ADD "$conf11" "c$g" "$(p "$g")"; done
 ip_g1=$(pod_ip "$(p g1)")
 ip_g3=$(pod_ip "$(p g3)")
 ip -n "$NODE" link add zlforeign type veth peer name zlforeignp
 ip -n "$NODE" link set zlforeign master zllc0
 gc_conf() { jq -c --argjson a "$1" '. + {"cni.dev/valid-attachments": $a}' <<<"$conf11"; }
-br_ok "GC keeping g1 and g3" GC "$(gc_conf '[{"containerID": "cg1", "ifname": "eth0"}, {"containerID": "cg3", "ifname": "eth0"}]')" x "$(p g1)"
+runs_ok "GC keeping g1 and g3" br GC "$(gc_conf '[{"containerID": "cg1", "ifname": "eth0"}, {"containerID": "cg3", "ifname": "eth0"}]')" x "$(p g1)"
 expect_eq "g2's veth is gone, g1's and g3's stay" "$(node_veths)" 2
 check "g2's eth0 is gone with it" wait_for 5 no_link "$(p g2)" eth0
 expect_eq "allocations of g1 and g3 stay" "$(state_ips "$net" | paste -sd,)" "$(printf '%s\n' "$ip_g1" "$ip_g3" | sort | paste -sd,)"
 check "g1 still pings g3" pings "$(p g1)" "$ip_g3"
 check "the foreign port stays" node_has_link zlforeign
 check "rules stay while pods remain" test "$(zl_rules)" -gt 0
-br_ok "GC keeping nothing" GC "$(gc_conf '[]')" x "$(p g1)"
+runs_ok "GC keeping nothing" br GC "$(gc_conf '[]')" x "$(p g1)"
 expect_eq "every pod veth is gone" "$(node_veths)" 0
 check "the foreign port still stays" node_has_link zlforeign
 expect_clean "after GC of everything" "$net"
@@ -94,34 +94,34 @@ ip -n "$NODE" link del zlforeign
 echo "== GC: what a killed ADD can leave"
 # A SIGKILL right after the veth is created leaves a port with our derived name but no alias
 # yet: GC must collect it. One of a valid attachment, unlabelled too, stays.
-br_ok "ADD g1" ADD "$conf11" cg1 "$(p g1)"
+runs_ok "ADD g1" br ADD "$conf11" cg1 "$(p g1)"
 dead=$("$BUILD/zl-names" veth ckilled eth0)
 live=$("$BUILD/zl-names" veth cg2 eth0)
 for v in "$dead" "$live"; do
   ip -n "$NODE" link add "$v" master zllc0 type veth peer name "${v}p"
 done
-br_ok "GC keeping g1 and g2" GC "$(gc_conf '[{"containerID": "cg1", "ifname": "eth0"}, {"containerID": "cg2", "ifname": "eth0"}]')" x "$(p g1)"
+runs_ok "GC keeping g1 and g2" br GC "$(gc_conf '[{"containerID": "cg1", "ifname": "eth0"}, {"containerID": "cg2", "ifname": "eth0"}]')" x "$(p g1)"
 check "the unlabelled veth of a dead attachment is collected" no_link "$NODE" "$dead"
 check "the unlabelled veth of a valid attachment stays" node_has_link "$live"
 ip -n "$NODE" link del "$live"
-br_ok "DEL g1" DEL "$conf11" cg1 "$(p g1)"
+runs_ok "DEL g1" br DEL "$conf11" cg1 "$(p g1)"
 expect_clean "after the killed-ADD GC" "$net"
 
 echo "== a 250-byte container ID"
 long=c$(printf 'x%.0s' $(seq 1 249))
-br_ok "ADD with a 250-byte container ID" ADD "$conf11" "$long" "$(p g2)"
+runs_ok "ADD with a 250-byte container ID" br ADD "$conf11" "$long" "$(p g2)"
 rl=$OUT
 alias=$(ip -n "$NODE" -j -d link show "$("$BUILD/zl-names" veth "$long" eth0)" | jq -r '.[0].ifalias')
 expect_eq "its veth carries a 255-byte alias naming the network" "${#alias}/${alias:0:${#net}+8}" "255/zl-cni:$net:"
-br_ok "CHECK" CHECK "$(with_prev "$rl")" "$long" "$(p g2)"
-br_ok "GC keeps it" GC "$(gc_conf "[{\"containerID\": \"$long\", \"ifname\": \"eth0\"}]")" x "$(p g2)"
+runs_ok "CHECK" br CHECK "$(with_prev "$rl")" "$long" "$(p g2)"
+runs_ok "GC keeps it" br GC "$(gc_conf "[{\"containerID\": \"$long\", \"ifname\": \"eth0\"}]")" x "$(p g2)"
 expect_eq "still there" "$(node_veths)" 1
-br_ok "DEL" DEL "$conf11" "$long" "$(p g2)"
+runs_ok "DEL" br DEL "$conf11" "$long" "$(p g2)"
 expect_clean "after the long ID" "$net"
 
 echo "== rollback: exhausted /30 pool"
 cx=$(br_conf "zlx$UNIQ" 1.1.0 '{"bridge": "zlx0", "isGateway": true, "ipMasq": true}' '{"subnet": "10.244.13.0/30"}')
-br_ok "ADD x1 takes the only address" ADD "$cx" cx1 "$(p x1)"
+runs_ok "ADD x1 takes the only address" br ADD "$cx" cx1 "$(p x1)"
 br ADD "$cx" cx2 "$(p x2)"
 expect_cni_error "ADD x2 fails: pool exhausted" 100 "10.244.13.0/30"
 expect_eq "only x1's veth" "$(node_veths)" 1
@@ -129,7 +129,7 @@ check "x2 has no eth0" no_link "$(p x2)" eth0
 expect_eq "one allocation" "$(allocs "zlx$UNIQ")" 1
 expect_eq "the bridge holds the gateway once" "$(ip -n "$NODE" -4 -o addr show dev zlx0 | awk '{print $4}')" 10.244.13.1/30
 check "x1 still pings the gateway" pings "$(p x1)" 10.244.13.1
-br_ok "DEL x1" DEL "$cx" cx1 "$(p x1)"
+runs_ok "DEL x1" br DEL "$cx" cx1 "$(p x1)"
 expect_clean "x" "zlx$UNIQ"
 
 echo "== rollback: a failing IPAM plugin"
@@ -177,6 +177,6 @@ expect_eq "no veth left" "$(node_veths)" 0
 check "f1 has no eth0" no_link "$(p f1)" eth0
 check "no bridge left" no_link "$NODE" zlrb0
 expect_eq "no firewall rules" "$(zl_rules)" 0
-br_ok "DEL after the failed ADD" DEL "$crb" crb1 "$(p f1)"
+runs_ok "DEL after the failed ADD" br DEL "$crb" crb1 "$(p f1)"
 
 finish_bridge

@@ -38,8 +38,8 @@ conf=$(br_conf "$net" 1.1.0 '{"bridge": "zlmq0", "isDefaultGateway": true, "ipMa
   '{"ranges": [[{"subnet": "10.244.3.0/24"}], [{"subnet": "fd00:3::/64"}]]}')
 conf2=$(br_conf "$net2" 1.1.0 '{"bridge": "zlnm0", "isDefaultGateway": true, "ipMasq": false}' \
   '{"ranges": [[{"subnet": "10.244.4.0/24"}]]}')
-br_ok "ADD pm (masquerading network)" ADD "$conf" cm "$pm"
-br_ok "ADD pn (ipMasq false)" ADD "$conf2" cn "$pn"
+runs_ok "ADD pm (masquerading network)" br ADD "$conf" cm "$pm"
+runs_ok "ADD pn (ipMasq false)" br ADD "$conf2" cn "$pn"
 
 # probe DESC POD DST COUNTER: DST answers and, of the echo requests the outside saw, all came
 # from COUNTER's source (from_node4, from_node6 or from_other).
@@ -85,19 +85,19 @@ conf3=$(br_conf "$net3" 1.1.0 '{"bridge": "zlm20", "isDefaultGateway": true, "ip
                 {"subnet": "10.244.6.0/24"}]]}')
 masq_sources() { zl_rules_text | grep -oE 'saddr 10\.244\.[56]\.0/24 (counter packets [0-9]+ bytes [0-9]+ )?masquerade' | awk '{print $2}' | sort -u | paste -sd,; }
 zl_rules_text() { ip netns exec "$NODE" nft list table inet "$("$BUILD/zl-names" nft-table "$net3")"; }
-br_ok "ADD the first pod (10.244.5.2)" ADD "$conf3" c31 "$p31"
+runs_ok "ADD the first pod (10.244.5.2)" br ADD "$conf3" c31 "$p31"
 expect_eq "both subnets masqueraded after the first ADD" "$(masq_sources)" "10.244.5.0/24,10.244.6.0/24"
-br_ok "ADD the second pod (10.244.6.x)" ADD "$conf3" c32 "$p32"
+runs_ok "ADD the second pod (10.244.6.x)" br ADD "$conf3" c32 "$p32"
 expect_eq "the second pod is in the second subnet" "$(pod_ip "$p32" | cut -d. -f1-3)" "10.244.6"
 expect_eq "both subnets still masqueraded after the second ADD" "$(masq_sources)" "10.244.5.0/24,10.244.6.0/24"
 probe "the first pod is masqueraded" "$p31" 192.0.2.2 from_node4
 probe "the second pod is masqueraded" "$p32" 192.0.2.2 from_node4
-br_ok "DEL the first pod" DEL "$conf3" c31 "$p31"
-br_ok "DEL the second pod" DEL "$conf3" c32 "$p32"
+runs_ok "DEL the first pod" br DEL "$conf3" c31 "$p31"
+runs_ok "DEL the second pod" br DEL "$conf3" c32 "$p32"
 
 echo "== DEL"
-br_ok "DEL pm" DEL "$conf" cm "$pm"
-br_ok "DEL pn" DEL "$conf2" cn "$pn"
+runs_ok "DEL pm" br DEL "$conf" cm "$pm"
+runs_ok "DEL pn" br DEL "$conf2" cn "$pn"
 expect_clean "after DEL ($net)" "$net"
 expect_eq "after DEL ($net2): no allocations" "$(allocs "$net2")" 0
 

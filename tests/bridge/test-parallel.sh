@@ -74,7 +74,7 @@ for round in 1 2; do
   done
   expect_eq "every pod pings the gateway" "$bad" 0
   check "q0 pings q31" pings "$(q 0)" "$(pod_ip "$(q 31)")"
-  ct_ok "CHECK q1 (cnitool)" check "$net" "$(q 1)"
+  runs_ok "CHECK q1 (cnitool)" ct check "$net" "$(q 1)"
 
   echo "== round $round: $N parallel DELs"
   burst DEL

@@ -30,14 +30,14 @@ round() { # WAY VERSION
   echo "== $v via $way"
   if [ "$way" = cnitool ]; then
     br_list "$conf"
-    ct_ok "$v ADD pa" add "$net" "$pa"
+    runs_ok "$v ADD pa" ct add "$net" "$pa"
     ra=$OUT
-    ct_ok "$v ADD pb" add "$net" "$pb"
+    runs_ok "$v ADD pb" ct add "$net" "$pb"
     rb=$OUT
   else
-    br_ok "$v ADD pa" ADD "$conf" ca "$pa"
+    runs_ok "$v ADD pa" br ADD "$conf" ca "$pa"
     ra=$OUT
-    br_ok "$v ADD pb" ADD "$conf" cb "$pb"
+    runs_ok "$v ADD pb" br ADD "$conf" cb "$pb"
     rb=$OUT
   fi
   OUT=$ra
@@ -67,21 +67,21 @@ round() { # WAY VERSION
       ;;
     *)
       if [ "$way" = cnitool ]; then
-        ct_ok "$v CHECK pa" check "$net" "$pa"
-        ct_ok "$v CHECK pb" check "$net" "$pb"
+        runs_ok "$v CHECK pa" ct check "$net" "$pa"
+        runs_ok "$v CHECK pb" ct check "$net" "$pb"
       else
         prev=$(jq -c --argjson r "$ra" '. + {prevResult: $r}' <<<"$conf")
-        br_ok "$v CHECK pa" CHECK "$prev" ca "$pa"
+        runs_ok "$v CHECK pa" br CHECK "$prev" ca "$pa"
       fi
       ;;
   esac
 
   if [ "$way" = cnitool ]; then
-    ct_ok "$v DEL pa" del "$net" "$pa"
-    ct_ok "$v DEL pb" del "$net" "$pb"
+    runs_ok "$v DEL pa" ct del "$net" "$pa"
+    runs_ok "$v DEL pb" ct del "$net" "$pb"
   else
-    br_ok "$v DEL pa" DEL "$conf" ca "$pa"
-    br_ok "$v DEL pb" DEL "$conf" cb "$pb"
+    runs_ok "$v DEL pa" br DEL "$conf" ca "$pa"
+    runs_ok "$v DEL pb" br DEL "$conf" cb "$pb"
   fi
   expect_clean "$v via $way" "$net"
 }
@@ -93,6 +93,6 @@ echo "== VERSION and STATUS"
 cni_exec zl-bridge VERSION '{"cniVersion": "1.1.0"}'
 expect_eq "VERSION lists every supported version" "$(jq -c .supportedVersions <<<"$OUT")" '["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]'
 conf=$(br_conf "zlvst$UNIQ" 1.1.0 '{"bridge": "zlvst"}' '{"subnet": "10.246.200.0/24"}')
-br_ok "STATUS answers ok" STATUS "$conf" x "$pa"
+runs_ok "STATUS answers ok" br STATUS "$conf" x "$pa"
 
 finish_bridge

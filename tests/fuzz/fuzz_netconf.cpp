@@ -11,14 +11,14 @@ using namespace zl;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
-  cni::Plugin p{"fuzz", cni::kCommonCniArgs,
-                [](const cni::Context& ctx) -> Result<cni::CniResult> {
+  cni::Plugin p{.name = "fuzz",
+                .cni_args = cni::kCommonCniArgs,
+                .add = [](const cni::Context& ctx) -> Result<cni::CniResult> {
                   auto c = ipam::parse_config(ctx.conf);
                   if (!c) return c.error();
                   (void)ipam::requested_ips(ctx.conf, ctx.cni_arg("IP"));
                   return ctx.conf.prev_result.value_or(cni::CniResult{});
-                },
-                nullptr, nullptr, nullptr, nullptr};
+                }};
   for (const char* cmd : {"ADD", "GC", "VERSION"}) {
     std::string out;
     auto env = [cmd](const char* k) -> const char* {

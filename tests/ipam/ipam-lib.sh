@@ -5,7 +5,6 @@
 
 DATA=$T/data
 NETNS_PATH=/var/run/netns/zl-ipam-unused  # IPAM never enters it; ADD/CHECK only need a value
-: >"$T/stderr.all"
 
 # ipam_conf NAME VERSION IPAM-JSON: a network configuration for direct exec; IPAM-JSON is
 # merged into {type, dataDir} so it may override either.
@@ -20,24 +19,8 @@ ipam() {
   shift 3
   [ $# -eq 0 ] || shift
   cni_exec zl-ipam "$cmd" "$conf" CNI_CONTAINERID="$id" CNI_NETNS="$NETNS_PATH" CNI_IFNAME="$ifname" "$@"
-  cat "$T/stderr" >>"$T/stderr.all"
 }
 
-# ipam_ok DESC CMD CONF ID [IFNAME [VAR=VAL…]]: runs and asserts success.
-ipam_ok() {
-  local desc=$1
-  shift
-  ipam "$@"
-  if [ "$RC" -eq 0 ]; then pass "$desc"; else fail "$desc: rc=$RC: $OUT $(cat "$T/stderr")"; fi
-}
-
-state_file() { echo "${2:-$DATA}/$1.json"; }
-# state_ips NET [ID [IFNAME]]: the addresses held (by ID/IFNAME when given), one per line, sorted.
-state_ips() {
-  jq -r --arg id "${2:-}" --arg ifn "${3:-}" \
-    '.allocations[] | select(($id == "" or .containerID == $id) and ($ifn == "" or .ifname == $ifn)) | .ip' \
-    "$(state_file "$1")" | sort
-}
 state_count() { jq '.allocations | length' "$(state_file "$1")"; }
 # result_ips: the addresses (without prefix) of the ADD result in $OUT, sorted.
 result_ips() { jq -r '.ips[].address | sub("/.*"; "")' <<<"$OUT" | sort; }
@@ -54,9 +37,6 @@ state_sane() {
     ([.allocations[] | [.containerID, .ifname, (.ip | contains(":"))]] | length == (unique | length))
   ' "$f" >/dev/null
 }
-
-# no_sanitizer_report: nothing any run printed to stderr came from ASan/UBSan/LSan.
-no_sanitizer_report() { ! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer' "$T/stderr.all"; }
 
 # state_sha NET [DIR]: the state file's digest ("absent" when there is none).
 state_sha() {

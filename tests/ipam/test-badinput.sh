@@ -16,7 +16,7 @@ set -euo pipefail
 net=zlbi$UNIQ
 base='{"subnet": "10.97.0.0/24"}'
 conf=$(ipam_conf "$net" 1.1.0 "$base")
-ipam_ok "setup: ADD keep" ADD "$conf" keep
+runs_ok "setup: ADD keep" ipam ADD "$conf" keep
 expect_eq "setup: keep holds 10.97.0.2" "$(state_ips "$net" keep)" 10.97.0.2
 
 # disk: every path under $T (but our own stderr captures) with its size and digest.
@@ -42,11 +42,7 @@ bad_env() {
   local desc=$1 code=$2 pattern=$3 cf=$4 before
   shift 4
   before=$(disk)
-  set +e
-  OUT=$(printf '%s' "$cf" | env -i PATH="$PATH" "$@" "$BUILD/zl-ipam" 2>"$T/stderr")
-  RC=$?
-  set -e
-  cat "$T/stderr" >>"$T/stderr.all"
+  capture "$cf" env -i PATH="$PATH" "$@" "$BUILD/zl-ipam"
   expect_cni_error "$desc" "$code" "$pattern"
   [ "$(disk)" = "$before" ] || fail "$desc: changed the disk"
 }
@@ -130,9 +126,9 @@ echo "== CNI_ARGS"
 bad "unknown CNI_ARGS key" 4 '"FOO"' ADD "$conf" bad eth0 CNI_ARGS='FOO=bar'
 bad "CNI_ARGS not KEY=VALUE" 4 '"junk"' ADD "$conf" bad eth0 CNI_ARGS='junk'
 bad "CNI_ARGS IP not an address" 4 '10\.97\.0\.300' ADD "$conf" bad eth0 CNI_ARGS='IP=10.97.0.300'
-ipam_ok "unknown key accepted with IgnoreUnknown=1" ADD "$conf" ign eth0 'CNI_ARGS=IgnoreUnknown=1;FOO=bar'
+runs_ok "unknown key accepted with IgnoreUnknown=1" ipam ADD "$conf" ign eth0 'CNI_ARGS=IgnoreUnknown=1;FOO=bar'
 expect_eq "... and it got an address" "$(state_ips "$net" ign)" 10.97.0.3
-ipam_ok "... DEL it" DEL "$conf" ign eth0 'CNI_ARGS=IgnoreUnknown=1;FOO=bar'
+runs_ok "... DEL it" ipam DEL "$conf" ign eth0 'CNI_ARGS=IgnoreUnknown=1;FOO=bar'
 
 echo "== versions"
 bad "cniVersion 0.2.0" 1 '0\.2\.0' ADD "$(with '.cniVersion = "0.2.0"')"

@@ -180,34 +180,67 @@ TEST_CASE("parse_netconf: malformed GC lists are code 7") {
               kErrInvalidConfig, "cni.dev/attachments[0].ifname: expected a string");
 }
 
-TEST_CASE("args_cni_strings and runtime_strings") {
+namespace {
+std::vector<std::string> rendered(const std::vector<AttachmentArg>& v) {
+  std::vector<std::string> out;
+  for (const auto& a : v) out.push_back(a.source + "=" + a.value);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("attachment_args: runtimeConfig, then args.cni, then CNI_ARGS (comma separated), all kept") {
   auto c = parse_netconf(conf("1.0.0", R"("args":{"cni":{"ips":["10.0.0.5","fd00::5/64"]}},"runtimeConfig":{"ips":["10.0.0.6"],"other":1})"));
   REQUIRE(c.ok());
-  auto a = args_cni_strings(*c, "ips");
+  auto a = attachment_args(*c, "ips", "IP", "10.0.0.7,10.0.0.8");
   REQUIRE(a.ok());
-  CHECK(*a == std::vector<std::string>{"10.0.0.5", "fd00::5/64"});
-  auto r = runtime_strings(*c, "ips");
-  REQUIRE(r.ok());
-  CHECK(*r == std::vector<std::string>{"10.0.0.6"});
+  CHECK(rendered(*a) == std::vector<std::string>{"runtimeConfig.ips=10.0.0.6", "args.cni.ips=10.0.0.5",
+                                                 "args.cni.ips=fd00::5/64", "CNI_ARGS IP=10.0.0.7",
+                                                 "CNI_ARGS IP=10.0.0.8"});
   // Absent keys give empty lists.
-  auto none = args_cni_strings(*c, "macs");
-  REQUIRE(none.ok());
-  CHECK(none->empty());
+  CHECK(attachment_args(*c, "macs", "MACS", "")->empty());
   auto plain = parse_netconf(conf("1.0.0"));
   REQUIRE(plain.ok());
-  CHECK(args_cni_strings(*plain, "ips")->empty());
-  CHECK(runtime_strings(*plain, "ips")->empty());
+  CHECK(attachment_args(*plain, "ips", "IP", "")->empty());
   auto no_cni = parse_netconf(conf("1.0.0", R"("args":{"k8s":{}})"));
   REQUIRE(no_cni.ok());
-  CHECK(args_cni_strings(*no_cni, "ips")->empty());
+  CHECK(attachment_args(*no_cni, "ips", "IP", "")->empty());
 }
 
-TEST_CASE("args_cni_strings and runtime_strings: wrong shapes are code 7") {
+TEST_CASE("attachment_arg: the first source that has it wins") {
+  auto all = parse_netconf(conf("1.0.0", R"("args":{"cni":{"mac":"02:00:00:00:00:02"}},"runtimeConfig":{"mac":"02:00:00:00:00:01"})"));
+  REQUIRE(all.ok());
+  auto m = attachment_arg(*all, "mac", "MAC", "02:00:00:00:00:03");
+  REQUIRE(m.ok());
+  REQUIRE(m->has_value());
+  CHECK((*m)->source == "runtimeConfig.mac");
+  CHECK((*m)->value == "02:00:00:00:00:01");
+  auto args = parse_netconf(conf("1.0.0", R"("args":{"cni":{"mac":"02:00:00:00:00:02"}},"runtimeConfig":{"ips":[]})"));
+  REQUIRE(args.ok());
+  CHECK((*attachment_arg(*args, "mac", "MAC", "02:00:00:00:00:03"))->source == "args.cni.mac");
+  auto plain = parse_netconf(conf("1.0.0"));
+  REQUIRE(plain.ok());
+  auto env = attachment_arg(*plain, "mac", "MAC", "02:00:00:00:00:03");
+  REQUIRE(env.ok());
+  CHECK((*env)->source == "CNI_ARGS MAC");
+  CHECK_FALSE(attachment_arg(*plain, "mac", "MAC", "")->has_value());
+}
+
+TEST_CASE("attachment args: wrong shapes are code 7, bad values 4 from CNI_ARGS and 7 from the config") {
   auto bad_list = parse_netconf(conf("1.0.0", R"("args":{"cni":{"ips":"10.0.0.5"}},"runtimeConfig":{"ips":[1]})"));
   REQUIRE(bad_list.ok());
-  CHECK_FAILS(args_cni_strings(*bad_list, "ips"), kErrInvalidConfig, "args.cni.ips: expected a list");
-  CHECK_FAILS(runtime_strings(*bad_list, "ips"), kErrInvalidConfig, "runtimeConfig.ips: expected strings, got 1");
+  CHECK_FAILS(attachment_args(*bad_list, "ips", "IP", ""), kErrInvalidConfig, "runtimeConfig.ips: expected strings, got 1");
+  auto bad_args = parse_netconf(conf("1.0.0", R"("args":{"cni":{"ips":"10.0.0.5"}})"));
+  REQUIRE(bad_args.ok());
+  CHECK_FAILS(attachment_args(*bad_args, "ips", "IP", ""), kErrInvalidConfig, "args.cni.ips: expected a list");
   auto bad_cni = parse_netconf(conf("1.0.0", R"("args":{"cni":["ips"]})"));
   REQUIRE(bad_cni.ok());
-  CHECK_FAILS(args_cni_strings(*bad_cni, "ips"), kErrInvalidConfig, "args.cni: expected an object");
+  CHECK_FAILS(attachment_args(*bad_cni, "ips", "IP", ""), kErrInvalidConfig, "args.cni: expected an object");
+  CHECK_FAILS(attachment_arg(*bad_cni, "mac", "MAC", ""), kErrInvalidConfig, "args.cni: expected an object");
+  auto bad_mac = parse_netconf(conf("1.0.0", R"("runtimeConfig":{"mac":5})"));
+  REQUIRE(bad_mac.ok());
+  CHECK_FAILS(attachment_arg(*bad_mac, "mac", "MAC", ""), kErrInvalidConfig, "runtimeConfig.mac: expected a string");
+  Error env = AttachmentArg{"CNI_ARGS MAC", "zz"}.invalid("not a MAC");
+  CHECK(env.code == kErrInvalidEnv);
+  CHECK(env.msg == "CNI_ARGS MAC \"zz\": not a MAC");
+  CHECK(AttachmentArg{"args.cni.mac", "zz"}.invalid("not a MAC").code == kErrInvalidConfig);
 }
