@@ -110,20 +110,18 @@ Result<Range> parse_range(const JVal& v, const std::string& path) {
   return r;
 }
 
-std::string describe(const Range& r) { return r.subnet.str() + " (" + r.start.str() + "-" + r.end.str() + ")"; }
-
-}  // namespace
-
-Result<Config> parse_config(const cni::NetConf& conf) {
-  if (!conf.ipam) return fail(kErrInvalidConfig, "ipam: missing");
-  const JVal& ipam = *conf.ipam;
-  Config c;
-  c.network = conf.name;
-
-  auto dir = cni::get_path(ipam, "dataDir", "ipam.dataDir", kDefaultDataDir);
-  if (!dir) return std::move(dir).error();
-  c.data_dir = std::move(*dir);
-
+// ipam.ranges, or the single-range shorthand, into c.range_sets.
+Status parse_range_sets(const JVal& ipam, ParseOptions opts, Config& c, bool& skipped) {
+  // Under opts.subnet_files_optional a range whose subnetFile is not written is left out.
+  auto take = [&](Result<Range> r, RangeSet& rs) -> Status {
+    if (!r && opts.subnet_files_optional && r.error().code == cni::kErrTryAgainLater) {
+      skipped = true;
+      return {};
+    }
+    if (!r) return std::move(r).error();
+    rs.push_back(*r);
+    return {};
+  };
   auto ranges = cni::get_array(ipam, "ranges", "ipam.ranges");
   if (!ranges) return std::move(ranges).error();
   if (*ranges) {
@@ -136,21 +134,38 @@ Result<Config> parse_config(const cni::NetConf& conf) {
       RangeSet rs;
       size_t j = 0;
       for (const auto& rv : set.GetArray()) {
-        auto r = parse_range(rv, sp + "[" + std::to_string(j++) + "]");
-        if (!r) return std::move(r).error();
-        rs.push_back(*r);
+        if (auto st = take(parse_range(rv, sp + "[" + std::to_string(j++) + "]"), rs); !st) return st;
       }
-      c.range_sets.push_back(std::move(rs));
+      if (!rs.empty()) c.range_sets.push_back(std::move(rs));
     }
   }
   // Single-range shorthand, like host-local (subnetFile counts as subnet).
   if (cni::member(ipam, "subnet") || cni::member(ipam, "subnetFile")) {
     if (*ranges) return fail(kErrInvalidConfig, "ipam: use either subnet or ranges, not both");
-    auto r = parse_range(ipam, "ipam");
-    if (!r) return std::move(r).error();
-    c.range_sets.push_back({*r});
+    RangeSet rs;
+    if (auto st = take(parse_range(ipam, "ipam"), rs); !st) return st;
+    if (!rs.empty()) c.range_sets.push_back(std::move(rs));
   }
-  if (c.range_sets.empty()) return fail(kErrInvalidConfig, "ipam: no ranges (set ranges or subnet)");
+  return {};
+}
+
+std::string describe(const Range& r) { return r.subnet.str() + " (" + r.start.str() + "-" + r.end.str() + ")"; }
+
+}  // namespace
+
+Result<Config> parse_config(const cni::NetConf& conf, ParseOptions opts) {
+  if (!conf.ipam) return fail(kErrInvalidConfig, "ipam: missing");
+  const JVal& ipam = *conf.ipam;
+  Config c;
+  c.network = conf.name;
+
+  auto dir = cni::get_path(ipam, "dataDir", "ipam.dataDir", kDefaultDataDir);
+  if (!dir) return std::move(dir).error();
+  c.data_dir = std::move(*dir);
+
+  bool skipped = false;  // a range left out: its subnetFile is not there (opts)
+  if (auto s = parse_range_sets(ipam, opts, c, skipped); !s) return std::move(s).error();
+  if (c.range_sets.empty() && !skipped) return fail(kErrInvalidConfig, "ipam: no ranges (set ranges or subnet)");
 
   // Families are uniform within a set; no two ranges anywhere overlap.
   std::vector<const Range*> all;

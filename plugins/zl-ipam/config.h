@@ -31,8 +31,16 @@ struct Config {
   cni::Dns dns;
 };
 
-// Reads ipam.* from the network configuration (code 7 naming the bad value).
-Result<Config> parse_config(const cni::NetConf& conf);
+struct ParseOptions {
+  // DEL and GC only release addresses by attachment: a range whose subnetFile is not written
+  // (yet, or any more: /run after a reboot) is left out instead of failing with code 11, so a
+  // pod can always be torn down while zl-meshd is not running.
+  bool subnet_files_optional = false;
+};
+
+// Reads ipam.* from the network configuration (code 7 naming the bad value; code 11 for a
+// subnetFile not written yet, unless opts.subnet_files_optional).
+Result<Config> parse_config(const cni::NetConf& conf, ParseOptions opts = {});
 
 // Addresses requested for this attachment: runtimeConfig.ips, args.cni.ips, CNI_ARGS IP=
 // (comma separated). Code 7 on an unparsable entry.

@@ -29,7 +29,7 @@ Result<cni::CniResult> cmd_add(const cni::Context& ctx) {
 }
 
 Status cmd_del(const cni::Context& ctx) {
-  auto config = parse_config(ctx.conf);
+  auto config = parse_config(ctx.conf, {.subnet_files_optional = true});
   if (!config) return std::move(config).error();
   auto store = Store::open(*config);
   if (!store) return std::move(store).error();
@@ -39,7 +39,7 @@ Status cmd_del(const cni::Context& ctx) {
 }
 
 Status cmd_gc(const cni::Context& ctx) {
-  auto config = parse_config(ctx.conf);
+  auto config = parse_config(ctx.conf, {.subnet_files_optional = true});
   if (!config) return std::move(config).error();
   auto store = Store::open(*config);
   if (!store) return std::move(store).error();

@@ -87,23 +87,28 @@ Status write_peer_names(const std::string& ifname, const std::vector<PeerName>& 
 }
 
 Result<std::vector<PeerName>> read_peer_names(const std::string& ifname) {
-  std::vector<PeerName> out;
+  std::vector<PeerName> out;  // a missing file: no names
   if (auto s = cni::validate_ifname(ifname); !s) return fail(kErrInvalidConfig, "peer names: interface: " + s.error().msg);
   const std::string path = peer_names_file(ifname);
   auto text = net::read_file(path, {.follow_symlink = false}, kMaxNamesBytes);
   if (!text && text.error().sys == ENOENT) return out;
   if (!text) return std::move(text).error();
-  auto doc = cni::parse_json(*text, path);
+  return parse_peer_names(*text, path);
+}
+
+Result<std::vector<PeerName>> parse_peer_names(std::string_view text, const std::string& where) {
+  std::vector<PeerName> out;
+  auto doc = cni::parse_json(text, where);
   if (!doc) return std::move(doc).error();
   const cni::JVal* list = (*doc)->IsObject() ? cni::member(**doc, "peers") : nullptr;
-  if (!list || !list->IsArray()) return fail(kErrInvalidConfig, path + ": expected {\"peers\": [...]}");
+  if (!list || !list->IsArray()) return fail(kErrInvalidConfig, where + ": expected {\"peers\": [...]}");
   size_t i = 0;
   for (const auto& e : list->GetArray()) {
-    auto n = parse_entry(e, path + " peers[" + std::to_string(i++) + "]");
+    auto n = parse_entry(e, where + " peers[" + std::to_string(i++) + "]");
     if (!n) return std::move(n).error();
     out.push_back(std::move(*n));
   }
-  if (auto s = no_duplicates(out, path); !s) return std::move(s).error();
+  if (auto s = no_duplicates(out, where); !s) return std::move(s).error();
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libnet/core/result.h"
@@ -31,5 +32,9 @@ Status write_peer_names(const std::string& ifname, const std::vector<PeerName>& 
 // (a symlink, not a regular file, too large, malformed or too deep JSON, a bad entry) is an
 // error naming the file.
 Result<std::vector<PeerName>> read_peer_names(const std::string& ifname);
+
+// The file's contents parsed (what read_peer_names does after reading; a fuzz entry point).
+// `where` names the source in errors.
+Result<std::vector<PeerName>> parse_peer_names(std::string_view text, const std::string& where);
 
 }  // namespace zl::wg

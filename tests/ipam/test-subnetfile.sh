@@ -2,7 +2,7 @@
 # zl-ipam with "subnetFile" (the node's pod subnet, written by zl-meshd): missing → code 11
 # naming the path, written → addresses from it (rangeStart/gateway relative to it), a symlink,
 # a FIFO, mode 0666, a bad CIDR, a special subnet or both keys → code 7; nothing on disk
-# changes on a failure. No topology: direct exec, state under $T/data.
+# changes on a failure; DEL and GC work without the file. No topology: direct exec, state under $T/data.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=../lib.sh
@@ -62,6 +62,18 @@ cni_exec zl-ipam CHECK "$(with_prev "$conf" "$OUT")" CNI_CONTAINERID=c1 CNI_NETN
 expect_eq "CHECK passes" "$RC" 0
 ipam_ok "DEL" DEL "$conf" c1
 expect_eq "DEL released it" "$(state_count "$net")" 0
+
+echo "== gone again (zl-meshd stopped, /run wiped): pods can still be torn down"
+ipam_ok "ADD c2" ADD "$conf" c2
+ipam_ok "ADD c3" ADD "$conf" c3
+rm -f "$sf"
+ipam ADD "$conf" c4
+expect_cni_error "ADD without the file: code 11" 11 "$sf: not written yet"
+ipam_ok "DEL without the file succeeds" DEL "$conf" c2
+expect_eq "and released c2's address" "$(state_ips "$net" c2)" ""
+cni_exec zl-ipam GC "$(jq -c '. + {"cni.dev/valid-attachments": []}' <<<"$conf")"
+expect_eq "GC without the file succeeds" "$RC" 0
+expect_eq "and released the rest" "$(state_count "$net")" 0
 check "state sane" state_sane "$net"
 check "no sanitizer report" no_sanitizer_report
 finish

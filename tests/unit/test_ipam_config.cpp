@@ -332,3 +332,23 @@ TEST_CASE("ipam_subnets: reads subnetFile ranges too; an unreadable one is left 
   auto shorthand = test::netconf(R"({"subnetFile":")" + f + R"("})");
   CHECK(cni::ipam_subnets(shorthand) == std::vector<net::IpNet>{cidr("10.244.3.0/24")});
 }
+
+TEST_CASE("ipam config: for DEL and GC a subnetFile not written is left out, not code 11") {
+  SubnetDir d;
+  std::string f = d.write("10.244.3.0/24\n");
+  const std::string missing = d.dir + "/gone";
+  auto conf = test::netconf(R"({"ranges":[[{"subnetFile":")" + missing + R"("}],[{"subnetFile":")" + f + R"("}]]})");
+  CHECK_FAILS(parse_config(conf), cni::kErrTryAgainLater, missing);
+  auto c = parse_config(conf, {.subnet_files_optional = true});
+  REQUIRE_MESSAGE(c.ok(), c.error().msg);
+  REQUIRE(c->range_sets.size() == 1);
+  CHECK(c->range_sets[0][0].subnet == cidr("10.244.3.0/24"));
+  auto only = test::netconf(R"({"subnetFile":")" + missing + R"("})");
+  auto none = parse_config(only, {.subnet_files_optional = true});
+  REQUIRE(none.ok());
+  CHECK(none->range_sets.empty());
+  // Only "not written yet" is forgiven: a bad file still fails.
+  f = d.write("not a cidr");
+  CHECK_FAILS(parse_config(test::netconf(R"({"subnetFile":")" + f + R"("})"), {.subnet_files_optional = true}),
+              kErrInvalidConfig, "is not a CIDR");
+}

@@ -104,3 +104,12 @@ TEST_CASE("peer names: malformed or hostile files are errors naming the file") {
   REQUIRE_FALSE(fifo.ok());
   CHECK(fifo.error().msg.find("FIFO") != std::string::npos);
 }
+
+TEST_CASE("peer names: parse_peer_names names its source in errors") {
+  auto empty = wg::parse_peer_names(R"({"peers": []})", "src");
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  auto bad = wg::parse_peer_names(R"({"peers": [1]})", "src");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().msg.find("src peers[0]: expected an object") != std::string::npos);
+}
