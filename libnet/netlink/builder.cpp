@@ -10,8 +10,9 @@ bool Nest::close() {
     cancel();
     return false;
   }
-  nla_nest_end(b_->get(), start_);
-  b_ = nullptr;
+  NlBuilder* b = std::exchange(b_, nullptr);
+  // libnl refuses (and removes) a nest over 64 KiB.
+  if (nla_nest_end(b->get(), start_) < 0) return b->fail(name_, "nest over 64 KiB");
   return true;
 }
 
@@ -50,13 +51,13 @@ bool NlBuilder::append(const char* name, const void* data, size_t len) {
 }
 
 Nest NlBuilder::nest(NlAttr a) {
-  if (!ok()) return Nest(nullptr, nullptr);
+  if (!ok()) return Nest(nullptr, nullptr, a.name);
   nlattr* start = nla_nest_start(msg_.get(), a.type);
   if (!start) {
     fail(a.name, "message full");
-    return Nest(nullptr, nullptr);
+    return Nest(nullptr, nullptr, a.name);
   }
-  return Nest(this, start);
+  return Nest(this, start, a.name);
 }
 
 Status NlBuilder::status() const {

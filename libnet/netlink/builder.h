@@ -33,22 +33,24 @@ class NlBuilder;
 // An open nested attribute; closed with close(), cancelled (removed) otherwise.
 class Nest {
  public:
-  Nest(Nest&& o) noexcept : b_(std::exchange(o.b_, nullptr)), start_(o.start_) {}
+  Nest(Nest&& o) noexcept : b_(std::exchange(o.b_, nullptr)), start_(o.start_), name_(o.name_) {}
   Nest(const Nest&) = delete;
   Nest& operator=(const Nest&) = delete;
   Nest& operator=(Nest&&) = delete;
   ~Nest() { cancel(); }
   explicit operator bool() const { return b_ != nullptr; }
-  // Ends the nest; false when it was never opened (the builder says why).
+  // Ends the nest; false, and the nest removed, when it was never opened or something put
+  // in it did not fit (the builder says what). An empty nest is dropped (libnl), not an error.
   bool close();
   // Removes the nest and everything put in it.
   void cancel();
 
  private:
   friend class NlBuilder;
-  Nest(NlBuilder* b, nlattr* start) : b_(b), start_(start) {}
+  Nest(NlBuilder* b, nlattr* start, const char* name) : b_(b), start_(start), name_(name) {}
   NlBuilder* b_;
   nlattr* start_;
+  const char* name_;
 };
 
 class NlBuilder {
