@@ -121,17 +121,24 @@ Result<std::vector<LinkInfo>> link_list(NlSock& s) {
 
 namespace {
 
-// RTM_NEWLINK creating `name` of `kind`; its IFLA_INFO_DATA is filled by `data`.
-template <class F>
-Status create(NlSock& s, std::string_view name, std::string_view kind, int mtu, std::string what, F data) {
+// RTM_NEWLINK creating `name` of `kind`: `top` puts link attributes, `data` fills its
+// IFLA_INFO_DATA (nothing when it puts nothing: an empty nest is dropped).
+template <class Top, class Data>
+Status create(NlSock& s, std::string_view name, std::string_view kind, int mtu, const std::string& what, Top top,
+              Data data) {
   ifinfomsg ifi{};
   NlBuilder b(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifi, what);
   b.str(ZL_ATTR(IFLA_IFNAME), name);
   if (mtu > 0) b.u32(ZL_ATTR(IFLA_MTU), static_cast<uint32_t>(mtu));
+  top(b);
   {
     Nest li = b.nest(ZL_ATTR(IFLA_LINKINFO));
     b.str(ZL_ATTR(IFLA_INFO_KIND), kind);
-    data(b);
+    {
+      Nest d = b.nest(ZL_ATTR(IFLA_INFO_DATA));
+      data(b);
+      d.close();
+    }
     li.close();
   }
   auto m = b.take();
@@ -139,24 +146,27 @@ Status create(NlSock& s, std::string_view name, std::string_view kind, int mtu, 
   return s.request(m->get(), what);
 }
 
+void nothing(NlBuilder&) {}
+
 }  // namespace
 
 Status bridge_create(NlSock& s, std::string_view name, int mtu, bool vlan_filtering, const std::optional<Mac>& mac) {
-  return create(s, name, "bridge", mtu, "create bridge " + std::string(name), [&](NlBuilder& b) {
-    Nest data = b.nest(ZL_ATTR(IFLA_INFO_DATA));
+  auto top = [&](NlBuilder& b) {
+    if (mac) b.bytes(ZL_ATTR(IFLA_ADDRESS), *mac);
+  };
+  return create(s, name, "bridge", mtu, "create bridge " + std::string(name), top, [&](NlBuilder& b) {
     b.u32(ZL_ATTR(IFLA_BR_STP_STATE), 0);
     if (vlan_filtering) b.u8(ZL_ATTR(IFLA_BR_VLAN_FILTERING), 1);
-    data.close();
-    // IFLA_ADDRESS after the nest is as good as before it: attribute order is free.
-    if (mac) b.bytes(ZL_ATTR(IFLA_ADDRESS), *mac);
   });
 }
 
 Status veth_create(NlSock& s, std::string_view host_name, std::string_view peer_name, int peer_netns_fd, int mtu,
                    const std::optional<Mac>& peer_mac, int master) {
   std::string what = "create veth " + std::string(host_name) + " (peer " + std::string(peer_name) + ")";
-  return create(s, host_name, "veth", mtu, what, [&](NlBuilder& b) {
-    Nest data = b.nest(ZL_ATTR(IFLA_INFO_DATA));
+  auto top = [&](NlBuilder& b) {
+    if (master > 0) b.u32(ZL_ATTR(IFLA_MASTER), static_cast<uint32_t>(master));
+  };
+  return create(s, host_name, "veth", mtu, what, top, [&](NlBuilder& b) {
     Nest peer = b.nest(ZL_ATTR(VETH_INFO_PEER));
     ifinfomsg pifi{};
     b.append("VETH_INFO_PEER header", &pifi, sizeof pifi);
@@ -165,13 +175,11 @@ Status veth_create(NlSock& s, std::string_view host_name, std::string_view peer_
     if (mtu > 0) b.u32(ZL_ATTR(IFLA_MTU), static_cast<uint32_t>(mtu));
     if (peer_mac) b.bytes(ZL_ATTR(IFLA_ADDRESS), *peer_mac);
     peer.close();
-    data.close();
-    if (master > 0) b.u32(ZL_ATTR(IFLA_MASTER), static_cast<uint32_t>(master));
   });
 }
 
 Status link_create(NlSock& s, std::string_view name, std::string_view kind, int mtu) {
-  return create(s, name, kind, mtu, "create " + std::string(kind) + " link " + std::string(name), [](NlBuilder&) {});
+  return create(s, name, kind, mtu, "create " + std::string(kind) + " link " + std::string(name), nothing, nothing);
 }
 
 Status link_delete(NlSock& s, int index) {
