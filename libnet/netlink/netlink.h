@@ -61,14 +61,6 @@ class NlSock {
   nl_sock* sk_ = nullptr;
 };
 
-// A new message with a fixed header (ifinfomsg, ifaddrmsg, rtmsg, genlmsghdr…).
-template <class Hdr>
-NlMsg nl_new(int type, int flags, const Hdr& hdr) {
-  NlMsg m(nlmsg_alloc_simple(type, flags));
-  if (m && nlmsg_append(m.get(), const_cast<Hdr*>(&hdr), sizeof hdr, NLMSG_ALIGNTO) < 0) m.reset();
-  return m;
-}
-
 using Mac = std::array<uint8_t, 6>;
 std::string mac_str(const Mac& m);
 std::optional<Mac> parse_mac(std::string_view s);
