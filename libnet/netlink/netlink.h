@@ -1,4 +1,5 @@
-// rtnetlink over libnl: one owned socket, requests acknowledged with the kernel's
+// rtnetlink over libnl (socket.cpp, link.cpp, addr.cpp, route.cpp; messages built with
+// builder.h, parsed with the policies of policy.h): one owned socket, requests acknowledged with the kernel's
 // extended-ACK text, dumps retried on NLM_F_DUMP_INTR, and typed helpers for the link,
 // address and route operations the plugins need. Everything acts in the netns the
 // socket was opened in.
@@ -60,14 +61,6 @@ class NlSock {
   nl_sock* sk_ = nullptr;
 };
 
-// A new message with a fixed header (ifinfomsg, ifaddrmsg, rtmsg, genlmsghdr…).
-template <class Hdr>
-NlMsg nl_new(int type, int flags, const Hdr& hdr) {
-  NlMsg m(nlmsg_alloc_simple(type, flags));
-  if (m && nlmsg_append(m.get(), const_cast<Hdr*>(&hdr), sizeof hdr, NLMSG_ALIGNTO) < 0) m.reset();
-  return m;
-}
-
 using Mac = std::array<uint8_t, 6>;
 std::string mac_str(const Mac& m);
 std::optional<Mac> parse_mac(std::string_view s);
@@ -85,6 +78,9 @@ struct LinkInfo {
 Result<std::optional<LinkInfo>> link_by_name(NlSock& s, std::string_view name);
 Result<std::optional<LinkInfo>> link_by_index(NlSock& s, int index);
 Result<std::vector<LinkInfo>> link_list(NlSock& s);
+// The parsers behind the lookups (nullopt: not a message of that kind, or a family we do not
+// keep); attributes are checked against libnl policies (policy.h): a wrong length is EBADMSG.
+Result<std::optional<LinkInfo>> parse_link_message(nlmsghdr* h);
 
 // Creates a bridge (EEXIST in Error.sys when the name is taken). A fixed MAC keeps the
 // bridge's address from following its ports as they come and go.
@@ -116,6 +112,7 @@ struct AddrInfo {
   unsigned flags = 0;  // IFA_F_*
 };
 Result<std::vector<AddrInfo>> addr_list(NlSock& s, int family, int index = 0);
+Result<std::optional<AddrInfo>> parse_addr_message(nlmsghdr* h);
 // nodad: IPv6 only, skip duplicate address detection (address usable at once).
 Status addr_add(NlSock& s, int index, const IpNet& addr, bool nodad);
 NlMsg addr_add_message(int index, const IpNet& addr, bool nodad);
@@ -133,6 +130,7 @@ struct RouteInfo {
 Result<std::vector<RouteInfo>> route_list(NlSock& s, int family, int table = 254, bool all_types = false);
 // The route the kernel would use to reach `dst` (RTM_GETROUTE).
 Result<RouteInfo> route_get(NlSock& s, const IpAddr& dst);
+Result<std::optional<RouteInfo>> parse_route_message(nlmsghdr* h);
 // Route requests, sent with NlSock::request or request_batch; replace: NLM_F_REPLACE
 // instead of NLM_F_EXCL.
 NlMsg route_add_message(const RouteInfo& r, bool replace);
