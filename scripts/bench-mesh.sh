@@ -18,6 +18,7 @@ cleanup() {
   for p in "${pids[@]}" $watcher; do kill -KILL "$p" 2>/dev/null || true; done
   [ "$(type -t etcd_cleanup)" != function ] || etcd_cleanup
   pkill -f "wireguard-go zlbdev$$" 2>/dev/null || true
+  rm -f "/run/zl-cni/wg/zlbdev$$.names.json"
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$work"
 }

@@ -28,7 +28,7 @@ mesh_pod_ip() {
     echo "10.244.$1.$(($2 + 1))"
   fi
 }
-mesh_wg() { echo "zl-wg$1"; }
+mesh_wg() { echo "${MESH_WG_PREFIX:-zl-wg}$1"; }  # suites running side by side pick other prefixes
 
 # mesh_cni NODE CMD POD: cnitool add|check|del for a pod, inside its node.
 mesh_cni() {
@@ -277,6 +277,7 @@ mesh_destroy() {
     mesh_agent_stop "$n" KILL
     ip netns del "$(mesh_node "$n")" 2>/dev/null || true
     pkill -f "wireguard-go $(mesh_wg "$n")\$" 2>/dev/null || true
+    rm -f "/run/zl-cni/wg/$(mesh_wg "$n").names.json"  # what zl-meshd told zl-wg show
   done
   ip netns del "$MESH_PREFIX-ul" 2>/dev/null || true
   rm -rf "$MESH_DIR"

@@ -11,6 +11,7 @@ source "$SRC/scripts/etcd-lib.sh"
 need_root
 
 export MESH_SRC=$SRC MESH_BUILD=$BUILD MESH_DIR=$T/mesh MESH_PREFIX=zd$UNIQ MESH_MODE=$1 MESH_NODES=3 MESH_PODS=1
+export MESH_WG_PREFIX=zd-wg
 outage=${2:-120}
 export MESH_ETCD=http://192.0.2.251:2379,http://192.0.2.252:2380,http://192.0.2.253:2381 MESH_LEASE_TTL=6
 # shellcheck source=scripts/mesh-lib.sh
