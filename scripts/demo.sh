@@ -138,6 +138,7 @@ done
 mesh_agent_stop 4
 mesh_meshd 4 leave
 mesh_wait 20 mesh_converged 2 1 2 3
+mesh_remove_node 4
 MESH_NODES=3
 echo "nodes n1-n3 are down to 2 peers each:"
 mesh_meshd 1 status

@@ -271,14 +271,17 @@ mesh_down() {
   done
 }
 
+# mesh_remove_node N: node N's agent, namespace, userspace device and names file gone.
+mesh_remove_node() {
+  mesh_agent_stop "$1" KILL
+  ip netns del "$(mesh_node "$1")" 2>/dev/null || true
+  pkill -f "wireguard-go $(mesh_wg "$1")\$" 2>/dev/null || true
+  rm -f "/run/zl-cni/wg/$(mesh_wg "$1").names.json"  # what zl-meshd told zl-wg show
+}
+
 mesh_destroy() {
   local n
-  for ((n = 1; n <= MESH_NODES; n++)); do
-    mesh_agent_stop "$n" KILL
-    ip netns del "$(mesh_node "$n")" 2>/dev/null || true
-    pkill -f "wireguard-go $(mesh_wg "$n")\$" 2>/dev/null || true
-    rm -f "/run/zl-cni/wg/$(mesh_wg "$n").names.json"  # what zl-meshd told zl-wg show
-  done
+  for ((n = 1; n <= MESH_NODES; n++)); do mesh_remove_node "$n"; done
   ip netns del "$MESH_PREFIX-ul" 2>/dev/null || true
   rm -rf "$MESH_DIR"
 }

@@ -201,6 +201,7 @@ check "nodes 1-3 converge to 2 peers" mesh_wait 10 mesh_converged 2 1 2 3
 for n in 1 2 3; do check "node $n: device down to 2 peers" mesh_wait 5 sh -c "[ \"\$(ip netns exec $(mesh_node "$n") $BUILD/zl-wg show $(mesh_wg "$n") --json | jq '.interfaces[0].peers | length')\" = 2 ]"; done
 expect_eq "subnets/$s4 removed from etcd" "$(ctl get "$(key "subnets/$s4")" --print-value-only)" ""
 check "node 4's subnet file removed" test ! -e "$MESH_DIR/n4/subnet4"
+mesh_remove_node 4
 MESH_NODES=3
 if mesh_ping_matrix >"$T/matrix"; then pass "ping matrix after the leave"; else fail "ping matrix after the leave"; cat "$T/matrix"; fi
 
