@@ -282,6 +282,8 @@ mesh_remove_node() {
 mesh_destroy() {
   local n
   for ((n = 1; n <= MESH_NODES; n++)); do mesh_remove_node "$n"; done
+  # Whatever else carries our prefix (pods, nodes added beyond MESH_NODES).
+  ip netns list | awk '{ print $1 }' | grep -E "^$MESH_PREFIX-" | while read -r ns; do ip netns del "$ns"; done || true
   ip netns del "$MESH_PREFIX-ul" 2>/dev/null || true
   rm -rf "$MESH_DIR"
 }
