@@ -59,8 +59,15 @@ std::string to_json(const JVal& v) {
   rapidjson::StringBuffer sb;
   JWriter w(sb);
   v.Accept(w);
-  return std::string(sb.GetString(), sb.GetSize());
+  return buffer_text(sb);
 }
+
+void write_key_string(JWriter& w, std::string_view key, std::string_view value) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+std::string buffer_text(const rapidjson::StringBuffer& sb) { return std::string(sb.GetString(), sb.GetSize()); }
 
 std::string json_snippet(const JVal& v) {
   std::string s = to_json(v);

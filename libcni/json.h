@@ -108,5 +108,8 @@ Result<const JVal*> get_object(const JVal& obj, std::string_view key, std::strin
 
 // Serializes a value compactly.
 std::string to_json(const JVal& v);
+// Writers: "key": "value" with the value's exact bytes, and what a buffer holds.
+void write_key_string(JWriter& w, std::string_view key, std::string_view value);
+std::string buffer_text(const rapidjson::StringBuffer& sb);
 
 }  // namespace zl::cni

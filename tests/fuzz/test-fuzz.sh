@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer on every parser of untrusted bytes (network config, IPAM state, WireGuard netlink
-# replies, wireguard-go UAPI replies, peer lists): builds build-fuzz/ with clang, then runs
+# replies, wireguard-go UAPI replies, peer lists, etcd answers and records, zl-meshd's state,
+# peer names): builds build-fuzz/ with clang, then runs
 # each target from its seeds for ZL_FUZZ_SECONDS (default 20). Any crash, leak or sanitizer
 # report fails; the reproducer is kept in build-fuzz/crashes/.
 set -euo pipefail
@@ -10,7 +11,7 @@ source "$(dirname "$0")/../lib.sh"
 "$SRC/scripts/install-deps.sh" clang libclang-rt-14-dev
 out=$SRC/build-fuzz
 CXX=clang++ cmake -S "$SRC" -B "$out" -DZL_FUZZ=ON >/dev/null
-targets=(netconf state wg_netlink uapi wg_config)
+targets=(netconf state wg_netlink uapi wg_config meshd)
 cmake --build "$out" -j "$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
 mkdir -p "$out/crashes"
 for t in "${targets[@]}"; do

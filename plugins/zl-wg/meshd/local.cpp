@@ -13,16 +13,11 @@ using cni::JWriter;
 
 namespace {
 
-void str(JWriter& w, const char* k, const std::string& v) {
-  w.Key(k);
-  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-}
-
 void write_peer(JWriter& w, const MeshPeer& p, bool full) {
   w.StartObject();
-  if (full) str(w, "node", p.node);
-  str(w, "publicKey", net::key_to_base64(p.record.public_key));
-  if (p.record.endpoint) str(w, "endpoint", p.record.endpoint->str());
+  if (full) cni::write_key_string(w, "node", p.node);
+  cni::write_key_string(w, "publicKey", net::key_to_base64(p.record.public_key));
+  if (p.record.endpoint) cni::write_key_string(w, "endpoint", p.record.endpoint->str());
   w.Key(full ? "subnets" : "allowedIPs");  // the state keeps the node record's names
   w.StartArray();
   for (const auto& s : p.record.subnets) w.String(s.str().c_str());
@@ -45,7 +40,7 @@ void write_peer(JWriter& w, const MeshPeer& p, bool full) {
 void write_health(JWriter& w, const Health& h) {
   w.Key("etcd");
   w.StartObject();
-  str(w, "endpoint", h.endpoint);
+  cni::write_key_string(w, "endpoint", h.endpoint);
   w.Key("connected");
   w.Bool(h.connected);
   w.Key("lastContact");
@@ -56,7 +51,7 @@ void write_health(JWriter& w, const Health& h) {
   w.Int64(h.revision);
   w.Key("requests");
   w.Uint64(h.requests);
-  str(w, "lastError", h.last_error);
+  cni::write_key_string(w, "lastError", h.last_error);
   w.EndObject();
 }
 
@@ -87,15 +82,15 @@ std::string peers_json(const std::vector<MeshPeer>& peers) {
   for (const auto& p : peers) write_peer(w, p, false);
   w.EndArray();
   w.EndObject();
-  return std::string(sb.GetString(), sb.GetSize()) + "\n";
+  return cni::buffer_text(sb) + "\n";
 }
 
 std::string encode_state(const LastKnown& s) {
   rapidjson::StringBuffer sb;
   JWriter w(sb);
   w.StartObject();
-  str(w, "node", s.node);
-  str(w, "publicKey", net::key_to_base64(s.public_key));
+  cni::write_key_string(w, "node", s.node);
+  cni::write_key_string(w, "publicKey", net::key_to_base64(s.public_key));
   w.Key("subnets");
   w.StartArray();
   for (const auto& n : s.subnets) w.String(n.str().c_str());
@@ -110,7 +105,7 @@ std::string encode_state(const LastKnown& s) {
   for (const auto& k : s.skipped) w.String(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
   w.EndArray();
   w.EndObject();
-  return std::string(sb.GetString(), sb.GetSize()) + "\n";
+  return cni::buffer_text(sb) + "\n";
 }
 
 Result<LastKnown> decode_state(const std::string& text) {

@@ -14,13 +14,6 @@ namespace {
 
 Error bad(const std::string& why) { return Error::make(cni::kErrInvalidConfig, why); }
 
-void put_str(JWriter& w, const char* k, const std::string& v) {
-  w.Key(k);
-  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-}
-
-std::string finish(rapidjson::StringBuffer& sb) { return std::string(sb.GetString(), sb.GetSize()); }
-
 Result<std::unique_ptr<rapidjson::Document>> parse_record(const std::string& value, const char* what) {
   if (value.size() > kMaxRecordBytes) return bad(std::string(what) + ": " + std::to_string(value.size()) + " bytes");
   auto doc = cni::parse_json(value, what);
@@ -52,34 +45,34 @@ std::string encode(const ClusterRecord& r) {
   rapidjson::StringBuffer sb;
   JWriter w(sb);
   w.StartObject();
-  put_str(w, "clusterCIDR", r.cidr.str());
+  cni::write_key_string(w, "clusterCIDR", r.cidr.str());
   w.Key("subnetLength");
   w.Int(r.len);
   if (r.cidr6) {
-    put_str(w, "clusterCIDRv6", r.cidr6->str());
+    cni::write_key_string(w, "clusterCIDRv6", r.cidr6->str());
     w.Key("subnetLengthV6");
     w.Int(r.len6);
   }
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string encode(const SubnetRecord& r) {
   rapidjson::StringBuffer sb;
   JWriter w(sb);
   w.StartObject();
-  put_str(w, "node", r.node);
-  put_str(w, "publicKey", net::key_to_base64(r.public_key));
+  cni::write_key_string(w, "node", r.node);
+  cni::write_key_string(w, "publicKey", net::key_to_base64(r.public_key));
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string encode(const NodeRecord& r) {
   rapidjson::StringBuffer sb;
   JWriter w(sb);
   w.StartObject();
-  put_str(w, "publicKey", net::key_to_base64(r.public_key));
-  if (r.endpoint) put_str(w, "endpoint", r.endpoint->str());
+  cni::write_key_string(w, "publicKey", net::key_to_base64(r.public_key));
+  if (r.endpoint) cni::write_key_string(w, "endpoint", r.endpoint->str());
   w.Key("subnets");
   w.StartArray();
   for (const auto& s : r.subnets) w.String(s.str().c_str());
@@ -89,7 +82,7 @@ std::string encode(const NodeRecord& r) {
   w.Key("behindNAT");
   w.Bool(r.behind_nat);
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 Result<ClusterRecord> decode_cluster(const std::string& value) {
