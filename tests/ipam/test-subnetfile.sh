@@ -55,21 +55,21 @@ bad "neither subnet nor subnetFile" 7 'ipam\.ranges\[0\]\[0\]\.subnet: missing' 
   "$(jq -c 'del(.ipam.ranges[0][0].subnetFile)' <<<"$conf")"
 
 echo "== written"
-ipam_ok "ADD after the file is written" ADD "$conf" c1
+runs_ok "ADD after the file is written" ipam ADD "$conf" c1
 expect_eq "address from the file's subnet, from rangeStart" "$(result_ips)" 10.98.3.10
 expect_eq "gateway defaults to the file subnet's first address" "$(jq -r '.ips[0].gateway' <<<"$OUT")" 10.98.3.1
 cni_exec zl-ipam CHECK "$(with_prev "$conf" "$OUT")" CNI_CONTAINERID=c1 CNI_NETNS="$NETNS_PATH" CNI_IFNAME=eth0
 expect_eq "CHECK passes" "$RC" 0
-ipam_ok "DEL" DEL "$conf" c1
+runs_ok "DEL" ipam DEL "$conf" c1
 expect_eq "DEL released it" "$(state_count "$net")" 0
 
 echo "== gone again (zl-meshd stopped, /run wiped): pods can still be torn down"
-ipam_ok "ADD c2" ADD "$conf" c2
-ipam_ok "ADD c3" ADD "$conf" c3
+runs_ok "ADD c2" ipam ADD "$conf" c2
+runs_ok "ADD c3" ipam ADD "$conf" c3
 rm -f "$sf"
 ipam ADD "$conf" c4
 expect_cni_error "ADD without the file: code 11" 11 "$sf: not written yet"
-ipam_ok "DEL without the file succeeds" DEL "$conf" c2
+runs_ok "DEL without the file succeeds" ipam DEL "$conf" c2
 expect_eq "and released c2's address" "$(state_ips "$net" c2)" ""
 cni_exec zl-ipam GC "$(jq -c '. + {"cni.dev/valid-attachments": []}' <<<"$conf")"
 expect_eq "GC without the file succeeds" "$RC" 0
