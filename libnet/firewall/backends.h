@@ -1,10 +1,16 @@
 // Private to libnet/firewall/: the two backends behind open_firewall().
 #pragma once
 
+#include <memory>
+#include <optional>
+
 #include "libnet/firewall/firewall.h"
 #include "libnet/firewall/names.h"
 
 namespace zl::net::fw {
+
+struct NftSnapshot;
+struct IptcSnapshot;
 
 // Legacy xtables through libip4tc / libip6tc.
 class IptablesFirewall final : public Firewall {
@@ -16,6 +22,12 @@ class IptablesFirewall final : public Firewall {
   // Whether this netns' legacy tables hold anything but ours: a rule, a user chain, a non-ACCEPT
   // policy. Only tables already instantiated are read (reading one would instantiate it).
   static Result<bool> in_use();
+  // The auto backend's probe: in_use(), but the xtables lock and the tables read stay held for
+  // the next ensure() or remove(), which plans from them instead of reading again.
+  Result<bool> probe();
+
+ private:
+  std::shared_ptr<IptcSnapshot> probe_;
 };
 
 // nftables through libnftnl + libmnl, one atomic batch per change.
@@ -29,6 +41,14 @@ class NftFirewall final : public Firewall {
   static Result<bool> in_use();
   // Whether nf_tables answers in this netns at all.
   static bool available();
+  // The auto backend's probe: available() and in_use() from one read of the ruleset, kept for
+  // the next ensure() or remove() (its batch is bound to that generation: a change meanwhile
+  // makes the kernel refuse it, and the ruleset is read again).
+  Result<bool> probe(bool& available);
+
+ private:
+  std::optional<NftSnapshot> take_probe();
+  std::shared_ptr<NftSnapshot> probe_;
 };
 
 }  // namespace zl::net::fw
