@@ -49,6 +49,21 @@ class AutoFirewall final : public Firewall {
     return {};
   }
 
+  Result<std::vector<std::string>> check(const NetworkRules& rules) override {
+    NetworkRules first = rules, second = rules;
+    switch (mode_) {
+      case Mode::kIptables: second = NetworkRules{rules.network, {}, {}, {}, false}; break;
+      case Mode::kNftables: first = NetworkRules{rules.network, {}, {}, {}, false}; break;
+      case Mode::kBoth: first.masquerade = false; break;
+    }
+    auto a = ipt_.check(first);
+    if (!a || (mode_ == Mode::kIptables && !nft_ok_)) return a;
+    auto b = nft_.check(second);
+    if (!b) return b;
+    a->insert(a->end(), b->begin(), b->end());
+    return a;
+  }
+
   Status remove(const std::string& network) override {
     if (auto s = ipt_.remove(network); !s) return s;
     if (!nft_ok_) return {};

@@ -19,6 +19,7 @@ class IptablesFirewall final : public Firewall {
   Status ensure(const NetworkRules& rules) override;
   Status remove(const std::string& network) override;
   Result<bool> present(const std::string& network) override;
+  Result<std::vector<std::string>> check(const NetworkRules& rules) override;
   // Whether this netns' legacy tables hold anything but ours: a rule, a user chain, a non-ACCEPT
   // policy. Only tables already instantiated are read (reading one would instantiate it).
   static Result<bool> in_use();
@@ -37,6 +38,7 @@ class NftFirewall final : public Firewall {
   Status ensure(const NetworkRules& rules) override;
   Status remove(const std::string& network) override;
   Result<bool> present(const std::string& network) override;
+  Result<std::vector<std::string>> check(const NetworkRules& rules) override;
   // Whether any table but ours has a rule or a base chain with policy drop.
   static Result<bool> in_use();
   // Whether nf_tables answers in this netns at all.

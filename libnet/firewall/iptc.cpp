@@ -578,6 +578,16 @@ Status IptablesFirewall::remove(const std::string& network) {
   return {};
 }
 
+Result<std::vector<std::string>> IptablesFirewall::check(const NetworkRules& rules) {
+  if (auto s = validate(rules); !s) return std::move(s).error();
+  IptcSnapshot snap;
+  if (probe_) snap = std::move(*probe_);
+  probe_.reset();
+  Built b = build(rules);
+  if (auto s = read(snap, &b.want); !s) return std::move(s).error();
+  return make_plan(b.want, snap.s).describe();  // the handles go uncommitted
+}
+
 Result<bool> IptablesFirewall::present(const std::string& network) {
   IptcSnapshot snap;
   if (probe_) snap = std::move(*probe_);

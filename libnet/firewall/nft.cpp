@@ -725,6 +725,19 @@ Status NftFirewall::remove(const std::string& network) {
   return transact("remove network " + network, nft_desired(NetworkRules{network, {}, {}, {}, false}), take_probe());
 }
 
+Result<std::vector<std::string>> NftFirewall::check(const NetworkRules& rules) {
+  if (auto s = validate(rules); !s) return std::move(s).error();
+  std::optional<NftSnapshot> snap = take_probe();
+  if (!snap) {
+    auto sock = NftSocket::open();
+    if (!sock) return std::move(sock).error();
+    auto s = load(*sock);
+    if (!s) return std::move(s).error();
+    snap = std::move(*s);
+  }
+  return make_plan(nft_desired(rules).want, snap->s).describe();
+}
+
 Result<bool> NftFirewall::present(const std::string& network) {
   auto sock = NftSocket::open();
   if (!sock) return std::move(sock).error();
