@@ -167,8 +167,10 @@ Error iptc_error(int e, std::string_view what) {
 enum class Target { kAccept, kReturn, kJump, kMasquerade };
 
 struct RuleSpec {
-  std::optional<IpNet> src, dst;
-  std::string in, out;
+  std::optional<IpNet> src;
+  std::optional<IpNet> dst;
+  std::string in;
+  std::string out;
   Target target = Target::kAccept;
   std::string jump;  // chain name for kJump
   std::string comment;
@@ -330,7 +332,7 @@ ChainState read_chain(xtc_handle* h, const char* c, const std::string& table) {
   out.drops = pol && std::strcmp(pol, IPTC_LABEL_ACCEPT) != 0;
   for (const auto* e = F::first_rule(c, h); e; e = F::next_rule(e, h)) {
     const char* t = F::get_target(e, h);
-    out.rules.push_back(RuleState{fingerprint_read<F>(e, h), entry_comment<F>(e), t ? t : "", 0});
+    out.rules.push_back(RuleState{.key = fingerprint_read<F>(e, h), .comment = entry_comment<F>(e), .target = t ? t : ""});
   }
   return out;
 }
@@ -343,7 +345,7 @@ Status read_table(IptcSnapshot& snap, const std::string& table) {
     if (x) F::free(x);
   });
   if (!h) return iptc_error<F>(errno, "read table " + table);
-  snap.s.tables.push_back(TableState{F::kFamily, table, false, false});
+  snap.s.tables.push_back(TableState{.family = F::kFamily, .name = table});
   for (const char* c = F::first_chain(h.get()); c; c = F::next_chain(h.get()))
     snap.s.chains.push_back(read_chain<F>(h.get(), c, table));
   snap.handles.push_back(IptcTable{F::kFamily, table, std::move(h)});
@@ -393,7 +395,8 @@ std::string spec_text(const RuleSpec& r) {
 
 template <class F>
 WantRule want_rule(Built& b, RuleSpec r) {
-  WantRule w{fingerprint_spec<F>(r), r.comment, r.target == Target::kJump ? r.jump : "", spec_text(r), b.specs.size()};
+  WantRule w{.key = fingerprint_spec<F>(r), .comment = r.comment, .target = r.target == Target::kJump ? r.jump : "",
+             .text = spec_text(r), .ref = b.specs.size()};
   b.specs.push_back(std::move(r));
   return w;
 }
@@ -407,10 +410,10 @@ void own_chain(Built& b, const char* table, const char* hook, const std::string&
     b.want.absent.push_back(ref);
     return;
   }
-  WantChain c{ref, false, {}, 0, 0, {}};
+  WantChain c{.ref = ref};
   for (const RuleSpec& r : rules) c.rules.push_back(want_rule<F>(b, r));
   b.want.chains.push_back(std::move(c));
-  RuleSpec jump{{}, {}, {}, {}, Target::kJump, chain, cm};
+  RuleSpec jump{.target = Target::kJump, .jump = chain, .comment = cm};
   b.want.hooks.push_back(WantHook{ChainRef{F::kFamily, table, hook}, {want_rule<F>(b, jump)}});
 }
 
@@ -424,8 +427,8 @@ std::vector<RuleSpec> masq_specs(const NetworkRules& r, const std::string& cm) {
     if (std::find(keep.begin(), keep.end(), n) == keep.end()) keep.push_back(n);
   }
   keep.push_back(*IpNet::parse(F::kFamily == AF_INET ? "224.0.0.0/4" : "ff00::/8"));
-  for (const IpNet& d : keep) out.push_back(RuleSpec{{}, d, {}, {}, Target::kReturn, {}, cm});
-  for (const IpNet& s : src) out.push_back(RuleSpec{s, {}, {}, {}, Target::kMasquerade, {}, cm});
+  for (const IpNet& d : keep) out.push_back(RuleSpec{.dst = d, .target = Target::kReturn, .comment = cm});
+  for (const IpNet& s : src) out.push_back(RuleSpec{.src = s, .target = Target::kMasquerade, .comment = cm});
   return out;
 }
 
@@ -434,8 +437,8 @@ void build_family(Built& b, const NetworkRules& r, bool fwd_wanted) {
   const std::string fcm = fwd_comment(r.network), mcm = masq_comment(r.network);
   std::vector<RuleSpec> fwd;
   if (fwd_wanted && !r.bridge.empty()) {
-    fwd.push_back(RuleSpec{{}, {}, r.bridge, {}, Target::kAccept, {}, fcm});
-    fwd.push_back(RuleSpec{{}, {}, {}, r.bridge, Target::kAccept, {}, fcm});
+    fwd.push_back(RuleSpec{.in = r.bridge, .target = Target::kAccept, .comment = fcm});
+    fwd.push_back(RuleSpec{.out = r.bridge, .target = Target::kAccept, .comment = fcm});
   }
   own_chain<F>(b, "filter", "FORWARD", fwd_chain(r.network), fcm, fwd);
   own_chain<F>(b, "nat", "POSTROUTING", masq_chain(r.network), mcm, masq_specs<F>(r, mcm));
@@ -545,7 +548,7 @@ std::vector<IptcOp> iptc_ops(const Plan& p) {
   using K = Change::Kind;
   std::vector<IptcOp> out;
   for (const Change& c : p.changes) {
-    IptcOp op{IptcOp::Kind::kInsert, c.where.family, c.where.table, c.where.name, 0, {}, 0};
+    IptcOp op{.kind = IptcOp::Kind::kInsert, .family = c.where.family, .table = c.where.table, .chain = c.where.name};
     switch (c.kind) {
       case K::kAddTable:
       case K::kDelTable: continue;  // legacy tables are the kernel's

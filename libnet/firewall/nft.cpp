@@ -378,7 +378,7 @@ void parse_rule(const nlmsghdr* m, Snapshot& s) {
       return;
     }
   }
-  s.chains.push_back(ChainState{ref, false, {}, 0, 0, false, {std::move(r)}});
+  s.chains.push_back(ChainState{.ref = ref, .rules = {std::move(r)}});
 }
 
 // Reads generation + tables + chains + rules; redone while a dump comes back inconsistent.
@@ -505,7 +505,7 @@ std::vector<IpNet> of_family(const std::vector<IpNet>& v, int family) {
 
 // A built rule, kept for the executor and described to the planner.
 WantRule keep(NftDesired& d, RuleBuilder& b, std::string text) {
-  WantRule w{{}, b.comment_text(), {}, std::move(text), d.rules.size()};
+  WantRule w{.comment = b.comment_text(), .text = std::move(text), .ref = d.rules.size()};
   d.rules.emplace_back(b.take().release(), nftnl_rule_free);
   w.key = expr_fingerprint(d.rules.back().get());
   return w;
@@ -606,7 +606,7 @@ void to_batch(Batch& b, const Plan& p, const NftDesired& d) {
       case K::kAddTable: table_msg(b, NFT_MSG_NEWTABLE, c.where, "add"); break;
       case K::kDelTable: table_msg(b, NFT_MSG_DELTABLE, c.where, "delete"); break;
       case K::kAddChain: chain_msg(b, NFT_MSG_NEWCHAIN, c.chain, "add"); break;
-      case K::kDelChain: chain_msg(b, NFT_MSG_DELCHAIN, WantChain{c.where, false, {}, 0, 0, {}}, "delete"); break;
+      case K::kDelChain: chain_msg(b, NFT_MSG_DELCHAIN, WantChain{.ref = c.where}, "delete"); break;
       case K::kAddRule: add_rule(b, c, d.rules.at(c.rule.ref).get()); break;
       case K::kDelRule: del_rule(b, c); break;
     }
@@ -664,12 +664,14 @@ NftDesired nft_desired(const NetworkRules& r) {
   d.own_table_family = NFPROTO_INET;
   d.own_table = nft_table(r.network);
   if (r.masquerade) {
-    WantChain c{{NFPROTO_INET, d.own_table, "postrouting"}, true, "nat", NF_INET_POST_ROUTING, kPrioSrcNat, {}};
+    WantChain c{.ref = {NFPROTO_INET, d.own_table, "postrouting"}, .base = true, .type = "nat",
+                 .hook = NF_INET_POST_ROUTING, .prio = kPrioSrcNat};
     for (int family : {AF_INET, AF_INET6}) masq_rules(out, r, family, c);
     if (!c.rules.empty()) d.chains.push_back(std::move(c));
   }
   if (!r.bridge.empty()) {
-    WantChain c{{NFPROTO_INET, d.own_table, "forward"}, true, "filter", NF_INET_FORWARD, kPrioFilter, {}};
+    WantChain c{.ref = {NFPROTO_INET, d.own_table, "forward"}, .base = true, .type = "filter",
+                 .hook = NF_INET_FORWARD, .prio = kPrioFilter};
     c.rules = forward_rules(out, r);
     d.forward_everywhere = c.rules;
     d.chains.push_back(std::move(c));

@@ -30,19 +30,19 @@ struct Builder {
   std::vector<std::string> clashes;
 
   void del_rule(const ChainRef& c, size_t pos, const RuleState& r) {
-    Change x{Kind::kDelRule, c, {}, {}, pos, std::nullopt, false, r.id};
+    Change x{.kind = Kind::kDelRule, .where = c, .pos = pos, .id = r.id};
     x.rule.comment = r.comment;
     x.rule.text = r.target.empty() ? std::string{} : "-j " + r.target;
     dels.push_back(std::move(x));
   }
   void add_rule(const ChainRef& c, const WantRule& w, size_t pos, std::optional<uint64_t> before, bool top) {
-    adds.push_back(Change{Kind::kAddRule, c, {}, w, pos, before, top, 0});
+    adds.push_back(Change{.kind = Kind::kAddRule, .where = c, .rule = w, .pos = pos, .before = before, .top = top});
   }
   void add_chain(std::vector<Change>& to, const WantChain& wc) {
-    to.push_back(Change{Kind::kAddChain, wc.ref, wc, {}, 0, std::nullopt, false, 0});
+    to.push_back(Change{.kind = Kind::kAddChain, .where = wc.ref, .chain = wc});
   }
   void table(std::vector<Change>& to, Kind k, uint32_t family, const std::string& name) {
-    to.push_back(Change{k, ChainRef{family, name, {}}, {}, {}, 0, std::nullopt, false, 0});
+    to.push_back(Change{.kind = k, .where = ChainRef{.family = family, .table = name}});
   }
   Plan finish() {
     std::stable_sort(dels.begin(), dels.end(), [](const Change& a, const Change& b) {
@@ -157,7 +157,7 @@ void plan_own_chains(Builder& b, const Desired& d, const Snapshot& s) {
     }
   }
   for (const ChainRef& r : d.absent) {
-    if (s.chain(r)) b.chain_dels.push_back(Change{Kind::kDelChain, r, {}, {}, 0, std::nullopt, false, 0});
+    if (s.chain(r)) b.chain_dels.push_back(Change{.kind = Kind::kDelChain, .where = r});
   }
 }
 
