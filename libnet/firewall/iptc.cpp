@@ -502,14 +502,13 @@ Status execute(IptcSnapshot& snap, const Plan& p, const std::vector<RuleSpec>& s
 
 // Read (or take the probe's read), plan, apply; redone on EAGAIN with a fresh read.
 Status sync(std::shared_ptr<IptcSnapshot> probe, const Built& b) {
-  const bool ensuring = !b.want.chains.empty();
   for (int attempt = 0;; ++attempt) {
     IptcSnapshot snap;
     if (probe) snap = std::move(*probe);
     probe.reset();
     if (auto s = read(snap, &b.want); !s) return s;
     Plan p = make_plan(b.want, snap.s);
-    if (ensuring && !p.clashes.empty()) return Error{EEXIST, 0, p.clashes.front()};
+    if (p.refused) return Error{EEXIST, 0, p.clashes.front()};
     for (const std::string& c : p.clashes) log("iptables: " + c + "; leaving it alone");
     Status s = execute(snap, p, b.specs);
     if (s || s.error().sys != EAGAIN || attempt >= 4) return s;

@@ -623,7 +623,7 @@ Status transact(std::string_view what, const NftDesired& d, std::optional<NftSna
     first.reset();
     if (!snap) return std::move(snap).error().wrap(what);
     Plan p = make_plan(d.want, snap->s);
-    if (!p.clashes.empty() && !d.want.chains.empty()) return clash_error(p).wrap(what);
+    if (p.refused) return clash_error(p).wrap(what);
     for (const std::string& c : p.clashes) log("nft: " + c + "; leaving it alone");
     if (p.changes.empty()) return {};
     Batch b(sock->seq(), snap->genid);

@@ -268,8 +268,15 @@ Plan make_plan(const Desired& d, const Snapshot& s) {
   Builder b;
   std::vector<ChainRef> clashing;
   find_clashes(b, d, s, clashing);
-  const bool ensuring = !d.chains.empty() || !d.hooks.empty() || !d.forward_everywhere.empty();
-  if (ensuring && !b.clashes.empty()) return b.finish();  // nothing is changed
+  const bool refused = std::any_of(clashing.begin(), clashing.end(), [&](const ChainRef& c) {
+    return in_own_table(d, c) ? !d.chains.empty()
+                              : std::any_of(d.chains.begin(), d.chains.end(), [&](const WantChain& w) { return w.ref == c; });
+  });
+  if (refused) {  // nothing is changed
+    Plan p = b.finish();
+    p.refused = true;
+    return p;
+  }
   if (clashing.empty() && !d.own_table.empty()) {
     plan_own_table(b, d, s);
   } else if (d.own_table.empty()) {

@@ -123,6 +123,9 @@ struct Plan {
   // Containers of ours holding another network's rules (its name hashes alike): an error
   // naming them; an ensure() plan with a clash is never executed.
   std::vector<std::string> clashes;
+  // A container we want holds another network's rules: the plan holds no change at all and
+  // ensure() fails naming the clash. (A clash where we want nothing is only left alone.)
+  bool refused = false;
 
   bool empty() const { return changes.empty() && clashes.empty(); }
   std::vector<std::string> describe() const;  // one line per clash and per change

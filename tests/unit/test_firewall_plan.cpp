@@ -161,6 +161,7 @@ TEST_CASE("firewall plan, iptables: another network's chain of the same name is 
   s.chains.push_back(other);
   Plan p = make_plan(d, s);
   CHECK(p.changes.empty());
+  CHECK(p.refused);
   REQUIRE(p.clashes.size() == 1);
   CHECK(p.clashes[0].find("chain ip filter " + fwd_chain("podnet")) != std::string::npos);
   CHECK(p.clashes[0].find("zl-cni othernet forward") != std::string::npos);
@@ -168,7 +169,23 @@ TEST_CASE("firewall plan, iptables: another network's chain of the same name is 
   // Removing the network leaves that chain alone too.
   Plan r = make_plan(iptc_desired(removal()), s);
   CHECK(r.changes.empty());
+  CHECK(!r.refused);
   CHECK(r.clashes.size() == 1);
+}
+
+TEST_CASE("firewall plan, iptables: a clash where nothing is wanted (v6 of a v4 network) is left alone") {
+  Desired d = iptc_desired(net_rules());
+  Snapshot s = iptc_empty();
+  ChainState other{.ref = ChainRef{kFamIp6, "filter", fwd_chain("podnet")}};
+  other.rules.push_back(RuleState{.key = "x", .comment = comment("othernet", "forward"), .target = "ACCEPT"});
+  s.chains.push_back(other);
+  find(s, ChainRef{kFamIp6, "filter", "FORWARD"})->rules.push_back(
+      RuleState{.key = "j", .comment = comment("othernet", "forward"), .target = fwd_chain("podnet")});
+  Plan p = make_plan(d, s);
+  CHECK(!p.refused);
+  CHECK(p.clashes.size() == 1);
+  CHECK(count(p, Kind::kAddChain) == 2);  // v4 still set up
+  for (const Change& c : p.changes) CHECK(c.where.family == kFamIp);  // v6: nothing touched
 }
 
 TEST_CASE("firewall plan, iptables: DEL of the last user removes exactly ours") {
@@ -270,6 +287,7 @@ TEST_CASE("firewall plan, nftables: another network's table of the same name is 
   find(clash, ChainRef{kFamInet, nft_table("podnet"), "forward"})->rules[0].comment = comment("othernet", "forward");
   Plan p = make_plan(d.want, clash);
   CHECK(p.changes.empty());
+  CHECK(p.refused);
   REQUIRE(p.clashes.size() == 1);
   CHECK(p.clashes[0].find("zl-cni othernet forward") != std::string::npos);
 
