@@ -11,7 +11,7 @@ packages=(
   # cnitool (Debian's libcni) and the reference plugins
   golang-go golang-github-appc-cni-dev containernetworking-plugins
   # tests
-  iproute2 iptables nftables jq shellcheck procps iputils-ping psmisc util-linux python3 inotify-tools
+  iproute2 iptables nftables jq shellcheck procps iputils-ping psmisc util-linux python3 inotify-tools strace
 )
 if [ "$#" -gt 0 ]; then packages+=("$@"); fi
 

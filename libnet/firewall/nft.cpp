@@ -382,10 +382,12 @@ void parse_rule(const nlmsghdr* m, Snapshot& s) {
 }
 
 // Reads generation + tables + chains + rules; redone while a dump comes back inconsistent.
-Result<NftSnapshot> load(NftSocket& sock) {
+// `genid`: the generation just asked for, used by the first round.
+Result<NftSnapshot> load(NftSocket& sock, std::optional<uint32_t> genid = std::nullopt) {
   for (int attempt = 0;; ++attempt) {
     NftSnapshot n;
-    auto g = sock.genid();
+    auto g = genid ? Result<uint32_t>(*genid) : sock.genid();
+    genid.reset();
     if (!g) return std::move(g).error();
     n.genid = *g;
     bool intr = false;
@@ -709,9 +711,11 @@ std::optional<NftSnapshot> NftFirewall::take_probe() {
 Result<bool> NftFirewall::probe(bool& available) {
   available = false;
   auto sock = NftSocket::open();
-  if (!sock || !sock->genid().ok()) return false;
+  if (!sock) return false;
+  auto g = sock->genid();
+  if (!g) return false;  // no nf_tables here
   available = true;
-  auto s = load(*sock);
+  auto s = load(*sock, *g);
   if (!s) return std::move(s).error();
   bool used = in_use_in(s->s);
   probe_ = std::make_shared<NftSnapshot>(std::move(*s));

@@ -319,7 +319,14 @@ expect_eq "auto, nftables in use: traffic flows (v6)" "$(seen 6 2001:db8::2)" no
 
 in_node iptables-legacy -P FORWARD DROP
 in_node ip6tables-legacy -P FORWARD DROP
-fw ensure --backend auto --network "$NET" --bridge br-fw "${SRC[@]}"
+# What one auto ensure reads from the kernel: "IPT_SO_GET_INFO <table>" per legacy table read,
+# "NFT_MSG_GET…" per nftables request.
+in_node strace -f -qq -o "$T/reads" -e trace=getsockopt,sendto,sendmsg -s 64 \
+  "$FWTOOL" ensure --backend auto --network "$NET" --bridge br-fw "${SRC[@]}"
+reads=$(sed -nE 's/.*(IP6?T_SO_GET_INFO), "([a-z]+)\\0.*/\1 \2/p; s/.*(NFT_MSG_GET[A-Z]+).*/\1/p' "$T/reads")
+expect_eq "auto, both in use: ruleset read once (each legacy table, one nftables dump)" \
+  "$(count '^IPT_SO_GET_INFO filter$' <<<"$reads")/$(count '^IP6T_SO_GET_INFO filter$' <<<"$reads")/$(sort <<<"$reads" | uniq -d | wc -l)/$(count '^NFT_MSG_GET(GEN|TABLE|CHAIN|RULE)$' <<<"$reads")" \
+  "1/1/0/4"
 expect_eq "auto, both in use: FORWARD accepts in legacy, no legacy NAT" \
   "$(save4 | count "^:ZL-FWD-$H")/$(save6 | count "^:ZL-FWD-$H")/$(zl_legacy_lines | tail -1)/$({ save4; save6; } | count 'ZL-MASQ')" "1/1/8/0"
 expect_eq "auto, both in use: masquerade in nftables" "$(in_node nft list ruleset | count 'masquerade comment')" 2
