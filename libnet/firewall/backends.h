@@ -20,11 +20,10 @@ class IptablesFirewall final : public Firewall {
   Status remove(const std::string& network) override;
   Result<bool> present(const std::string& network) override;
   Result<std::vector<std::string>> check(const NetworkRules& rules) override;
-  // Whether this netns' legacy tables hold anything but ours: a rule, a user chain, a non-ACCEPT
-  // policy. Only tables already instantiated are read (reading one would instantiate it).
-  static Result<bool> in_use();
-  // The auto backend's probe: in_use(), but the xtables lock and the tables read stay held for
-  // the next ensure() or remove(), which plans from them instead of reading again.
+  // The auto backend's probe: whether this netns' legacy tables hold anything but ours (a rule,
+  // a user chain, a non-ACCEPT policy; only tables already instantiated are read, reading one
+  // would instantiate it). The xtables lock and the tables read stay held for the next
+  // operation, which plans from them instead of reading again.
   Result<bool> probe();
 
  private:
@@ -39,11 +38,8 @@ class NftFirewall final : public Firewall {
   Status remove(const std::string& network) override;
   Result<bool> present(const std::string& network) override;
   Result<std::vector<std::string>> check(const NetworkRules& rules) override;
-  // Whether any table but ours has a rule or a base chain with policy drop.
-  static Result<bool> in_use();
-  // Whether nf_tables answers in this netns at all.
-  static bool available();
-  // The auto backend's probe: available() and in_use() from one read of the ruleset, kept for
+  // The auto backend's probe: whether nf_tables answers here (`available`) and any table but
+  // ours has a rule or a base chain with policy drop, from one read of the ruleset, kept for
   // the next ensure() or remove() (its batch is bound to that generation: a change meanwhile
   // makes the kernel refuse it, and the ruleset is read again).
   Result<bool> probe(bool& available);

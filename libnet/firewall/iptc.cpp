@@ -602,12 +602,6 @@ Result<bool> IptablesFirewall::present(const std::string& network) {
   return false;
 }
 
-Result<bool> IptablesFirewall::in_use() {
-  IptcSnapshot snap;
-  if (auto s = read(snap, nullptr); !s) return std::move(s).error();
-  return in_use_in(snap.s);
-}
-
 Result<bool> IptablesFirewall::probe() {
   auto snap = std::make_shared<IptcSnapshot>();
   if (auto s = read(*snap, nullptr); !s) return std::move(s).error();

@@ -752,17 +752,4 @@ Result<bool> NftFirewall::present(const std::string& network) {
   return present_in(s->s, network);
 }
 
-Result<bool> NftFirewall::in_use() {
-  auto sock = NftSocket::open();
-  if (!sock) return std::move(sock).error();
-  auto s = load(*sock);
-  if (!s) return std::move(s).error();
-  return in_use_in(s->s);
-}
-
-bool NftFirewall::available() {
-  auto sock = NftSocket::open();
-  return sock && sock->genid().ok();
-}
-
 }  // namespace zl::net::fw
