@@ -320,8 +320,8 @@ expect_eq "auto, nftables in use: traffic flows (v6)" "$(seen 6 2001:db8::2)" no
 in_node iptables-legacy -P FORWARD DROP
 in_node ip6tables-legacy -P FORWARD DROP
 # What one auto ensure reads from the kernel: "IPT_SO_GET_INFO <table>" per legacy table read,
-# "NFT_MSG_GET…" per nftables request.
-in_node strace -f -qq -o "$T/reads" -e trace=getsockopt,sendto,sendmsg -s 64 \
+# "NFT_MSG_GET…" per nftables request. (LeakSanitizer cannot run under ptrace.)
+in_node env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq -o "$T/reads" -e trace=getsockopt,sendto,sendmsg -s 64 \
   "$FWTOOL" ensure --backend auto --network "$NET" --bridge br-fw "${SRC[@]}"
 reads=$(sed -nE 's/.*(IP6?T_SO_GET_INFO), "([a-z]+)\\0.*/\1 \2/p; s/.*(NFT_MSG_GET[A-Z]+).*/\1/p' "$T/reads")
 expect_eq "auto, both in use: ruleset read once (each legacy table, one nftables dump)" \
