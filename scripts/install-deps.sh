@@ -11,7 +11,7 @@ packages=(
   # cnitool (Debian's libcni) and the reference plugins
   golang-go golang-github-appc-cni-dev containernetworking-plugins
   # tests
-  iproute2 iptables nftables jq shellcheck procps iputils-ping psmisc util-linux python3 inotify-tools
+  iproute2 iptables nftables jq shellcheck procps iputils-ping psmisc util-linux python3 inotify-tools strace
   # zl-meshd: its etcd client (libcurl) and the etcd its tests run
   libcurl4-openssl-dev etcd-server etcd-client openssl
 )

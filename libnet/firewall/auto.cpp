@@ -1,5 +1,7 @@
 // Backend selection, and the composite used when legacy xtables and nftables both hold the
 // host's rules.
+#include <memory>
+
 #include "libnet/firewall/backends.h"
 
 namespace zl::net {
@@ -15,7 +17,12 @@ namespace {
 class AutoFirewall final : public Firewall {
  public:
   enum class Mode { kIptables, kNftables, kBoth };
-  AutoFirewall(Mode m, bool nft_ok) : mode_(m), nft_ok_(nft_ok) {}
+  void set(Mode m, bool nft_ok) {
+    mode_ = m;
+    nft_ok_ = nft_ok;
+  }
+  fw::IptablesFirewall& ipt() { return ipt_; }
+  fw::NftFirewall& nft() { return nft_; }
 
   FirewallBackend backend() const override {
     return mode_ == Mode::kIptables ? FirewallBackend::kIptables : FirewallBackend::kNftables;
@@ -42,6 +49,21 @@ class AutoFirewall final : public Firewall {
     return {};
   }
 
+  Result<std::vector<std::string>> check(const NetworkRules& rules) override {
+    NetworkRules first = rules, second = rules;
+    switch (mode_) {
+      case Mode::kIptables: second = NetworkRules{rules.network, {}, {}, {}, false}; break;
+      case Mode::kNftables: first = NetworkRules{rules.network, {}, {}, {}, false}; break;
+      case Mode::kBoth: first.masquerade = false; break;
+    }
+    auto a = ipt_.check(first);
+    if (!a || (mode_ == Mode::kIptables && !nft_ok_)) return a;
+    auto b = nft_.check(second);
+    if (!b) return b;
+    a->insert(a->end(), b->begin(), b->end());
+    return a;
+  }
+
   Status remove(const std::string& network) override {
     if (auto s = ipt_.remove(network); !s) return s;
     if (!nft_ok_) return {};
@@ -56,8 +78,8 @@ class AutoFirewall final : public Firewall {
   }
 
  private:
-  Mode mode_;
-  bool nft_ok_;
+  Mode mode_ = Mode::kNftables;
+  bool nft_ok_ = false;
   fw::IptablesFirewall ipt_;
   fw::NftFirewall nft_;
 };
@@ -73,22 +95,21 @@ Result<std::unique_ptr<Firewall>> open_firewall(FirewallBackend which) {
     case FirewallBackend::kAuto:
       break;
   }
-  auto legacy = fw::IptablesFirewall::in_use();
+  // One read of each backend: the probe's snapshots are what the first operation plans from.
+  auto f = std::make_unique<AutoFirewall>();
+  auto legacy = f->ipt().probe();
   if (!legacy) return legacy.error().wrap("firewall: detect legacy xtables");
-  bool nft_ok = fw::NftFirewall::available();
-  bool nft = false;
-  if (nft_ok) {
-    auto r = fw::NftFirewall::in_use();
-    if (!r) return r.error().wrap("firewall: detect nftables");
-    nft = *r;
-  }
+  bool nft_ok = false;
+  auto nft = f->nft().probe(nft_ok);
+  if (!nft) return nft.error().wrap("firewall: detect nftables");
   AutoFirewall::Mode mode = AutoFirewall::Mode::kNftables;
-  if (*legacy && nft) {
+  if (*legacy && *nft) {
     mode = AutoFirewall::Mode::kBoth;
   } else if (*legacy || !nft_ok) {
     mode = AutoFirewall::Mode::kIptables;
   }
-  return std::unique_ptr<Firewall>(new AutoFirewall(mode, nft_ok));
+  f->set(mode, nft_ok);
+  return std::unique_ptr<Firewall>(std::move(f));
 }
 
 std::optional<FirewallBackend> parse_firewall_backend(std::string_view s) {

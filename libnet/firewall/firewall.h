@@ -34,6 +34,10 @@ class Firewall {
   virtual Status remove(const std::string& network) = 0;
   // Whether any rule of `network` is installed.
   virtual Result<bool> present(const std::string& network) = 0;
+  // What ensure(rules) would change, one line per change, without changing anything; empty:
+  // the rules are in place (CNI CHECK). A clash with another network's rules is a line too.
+  // A network with neither bridge nor masquerade describes its removal.
+  virtual Result<std::vector<std::string>> check(const NetworkRules& rules) = 0;
 };
 
 // kAuto picks by what the current netns already holds (rules, user chains or a DROP policy;

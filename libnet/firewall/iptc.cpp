@@ -23,17 +23,32 @@ extern "C" {
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "libnet/core/file.h"
 #include "libnet/core/log.h"
+#include "libnet/firewall/backend_plans.h"
 #include "libnet/firewall/backends.h"
 
 namespace zl::net::fw {
+
+// The tables read (handles kept for the changes) and the xtables lock held meanwhile.
+struct IptcTable {
+  uint32_t family;
+  std::string name;
+  std::shared_ptr<xtc_handle> h;
+};
+struct IptcSnapshot {
+  std::optional<FileLock> lock;
+  Snapshot s;
+  std::vector<IptcTable> handles;
+};
+
 namespace {
 
-bool starts_with(const char* s, std::string_view p) { return s && std::string_view(s).starts_with(p); }
 
 void set_prefix(const IpNet& n, void* addr, void* mask) {
   IpNet m = n.masked();
@@ -152,8 +167,10 @@ Error iptc_error(int e, std::string_view what) {
 enum class Target { kAccept, kReturn, kJump, kMasquerade };
 
 struct RuleSpec {
-  std::optional<IpNet> src, dst;
-  std::string in, out;
+  std::optional<IpNet> src;
+  std::optional<IpNet> dst;
+  std::string in;
+  std::string out;
   Target target = Target::kAccept;
   std::string jump;  // chain name for kJump
   std::string comment;
@@ -267,16 +284,6 @@ std::string entry_comment(const typename F::Entry* e) {
   return {};
 }
 
-// Another network's comment in chain `c`: its hash clashes with ours (the chain names are equal).
-template <class F>
-std::optional<std::string> clashing_comment(xtc_handle* h, const char* c, const std::string& ours) {
-  for (const auto* e = F::first_rule(c, h); e; e = F::next_rule(e, h)) {
-    std::string cm = entry_comment<F>(e);
-    if (cm.starts_with(kCommentPrefix) && cm != ours) return cm;
-  }
-  return std::nullopt;
-}
-
 // Tables of this family already instantiated in the current netns.
 template <class F>
 std::vector<std::string> instantiated_tables() {
@@ -291,119 +298,6 @@ std::vector<std::string> instantiated_tables() {
     pos = nl + 1;
   }
   return out;
-}
-
-template <class F>
-bool instantiated(const std::string& table) {
-  auto t = instantiated_tables<F>();
-  return std::find(t.begin(), t.end(), table) != t.end();
-}
-
-// One of our chains in one table, and the jump to it from a built-in chain.
-struct ChainPlan {
-  std::string table;  // "filter" | "nat"
-  std::string hook;   // "FORWARD" | "POSTROUTING"
-  std::string chain;  // ZL-…
-  std::vector<RuleSpec> rules;  // empty: the chain and its jumps must not exist
-  RuleSpec jump;
-};
-
-template <class F>
-Status apply(xtc_handle* h, const ChainPlan& p, bool& dirty) {
-  const char* c = p.chain.c_str();
-  std::vector<std::string> want;
-  for (const RuleSpec& r : p.rules) want.push_back(fingerprint_spec<F>(r));
-
-  bool fill = false;
-  if (!F::is_chain(c, h)) {
-    if (!F::create_chain(c, h)) return iptc_error<F>(errno, "create chain " + p.chain);
-    fill = true;
-  } else if (auto other = clashing_comment<F>(h, c, p.jump.comment)) {
-    return Error{EEXIST, 0, "chain " + p.chain + " holds rules commented \"" + *other + "\", not \"" + p.jump.comment +
-                                "\": two network names share a hash; rename one"};
-  } else {
-    std::vector<std::string> have;
-    for (const auto* e = F::first_rule(c, h); e; e = F::next_rule(e, h)) have.push_back(fingerprint_read<F>(e, h));
-    if (have != want) {
-      if (!F::flush(c, h)) return iptc_error<F>(errno, "flush chain " + p.chain);
-      fill = true;
-    }
-  }
-  if (fill) {
-    dirty = true;
-    for (const RuleSpec& r : p.rules) {
-      EntryBlob<F> b(r);
-      if (!F::append(c, b.get(), h)) return iptc_error<F>(errno, "append to chain " + p.chain);
-    }
-  }
-
-  // Exactly one jump, above every rule that is not another network's jump (so a DROP below it
-  // cannot win, and two networks do not keep swapping places).
-  const std::string jump_fp = fingerprint_spec<F>(p.jump);
-  const char* hook = p.hook.c_str();
-  std::vector<unsigned> ours;
-  bool first_ok = false, foreign_above = false;
-  unsigned n = 0;
-  for (const auto* e = F::first_rule(hook, h); e; e = F::next_rule(e, h), ++n) {
-    const char* t = F::get_target(e, h);
-    if (t && p.chain == t) {
-      if (ours.empty()) first_ok = !foreign_above && fingerprint_read<F>(e, h) == jump_fp;
-      ours.push_back(n);
-    } else if (!starts_with(t, kChainPrefix)) {
-      foreign_above = true;
-    }
-  }
-  if (ours.size() == 1 && first_ok) return {};
-  for (auto it = ours.rbegin(); it != ours.rend(); ++it) {
-    if (!F::delete_num(hook, *it, h)) return iptc_error<F>(errno, "delete jump from " + p.hook);
-  }
-  EntryBlob<F> j(p.jump);
-  if (!F::insert(hook, j.get(), 0, h)) return iptc_error<F>(errno, "insert jump into " + p.hook);
-  dirty = true;
-  return {};
-}
-
-template <class F>
-Status purge(xtc_handle* h, const std::string& chain, const std::string& comment, bool& dirty) {
-  const char* c = chain.c_str();
-  if (!F::is_chain(c, h)) return {};
-  if (auto other = clashing_comment<F>(h, c, comment)) {
-    log(std::string(F::kTool) + ": chain " + chain + " belongs to another network (\"" + *other + "\"), leaving it alone");
-    return {};
-  }
-  std::vector<std::string> chains;
-  for (const char* name = F::first_chain(h); name; name = F::next_chain(h)) chains.emplace_back(name);
-  for (const std::string& from : chains) {
-    std::vector<unsigned> refs;
-    unsigned n = 0;
-    for (const auto* e = F::first_rule(from.c_str(), h); e; e = F::next_rule(e, h), ++n) {
-      const char* t = F::get_target(e, h);
-      if (t && chain == t) refs.push_back(n);
-    }
-    for (auto it = refs.rbegin(); it != refs.rend(); ++it) {
-      if (!F::delete_num(from.c_str(), *it, h)) return iptc_error<F>(errno, "delete jump from " + from);
-    }
-  }
-  if (!F::flush(c, h)) return iptc_error<F>(errno, "flush chain " + chain);
-  if (!F::delete_chain(c, h)) return iptc_error<F>(errno, "delete chain " + chain);
-  dirty = true;
-  return {};
-}
-
-template <class F>
-Status sync(const ChainPlan& p) {
-  const bool want = !p.rules.empty();
-  if (!want && !instantiated<F>(p.table)) return {};  // never instantiate a table to empty it
-  for (int attempt = 0;; ++attempt) {
-    Handle<F> h(F::init(p.table.c_str()));
-    if (!h) return iptc_error<F>(errno, "read table " + p.table);
-    bool dirty = false;
-    Status s = want ? apply<F>(h.get(), p, dirty) : purge<F>(h.get(), p.chain, p.jump.comment, dirty);
-    if (!s) return s.error().wrap("table " + p.table);
-    if (!dirty || F::commit(h.get())) return {};
-    // EAGAIN: the table changed under us (a writer that ignores the xtables lock); redo.
-    if (errno != EAGAIN || attempt >= 4) return iptc_error<F>(errno, "commit table " + p.table);
-  }
 }
 
 // The xtables lock every iptables binary takes around read-modify-commit.
@@ -426,114 +320,294 @@ std::vector<IpNet> of_family(const std::vector<IpNet>& v) {
   return out;
 }
 
+
+// ---- the snapshot: every table read once, its handle kept for the changes ----
+
 template <class F>
-ChainPlan fwd_plan(const NetworkRules& r, bool wanted) {
-  ChainPlan p{"filter", "FORWARD", fwd_chain(r.network), {}, {}};
-  const std::string cm = fwd_comment(r.network);
-  p.jump = RuleSpec{{}, {}, {}, {}, Target::kJump, p.chain, cm};
-  if (!wanted || r.bridge.empty()) return p;
-  p.rules.push_back(RuleSpec{{}, {}, r.bridge, {}, Target::kAccept, {}, cm});
-  p.rules.push_back(RuleSpec{{}, {}, {}, r.bridge, Target::kAccept, {}, cm});
-  return p;
+ChainState read_chain(xtc_handle* h, const char* c, const std::string& table) {
+  ChainState out;
+  out.ref = ChainRef{F::kFamily, table, c};
+  out.base = F::builtin(c, h);
+  const char* pol = out.base ? F::policy(c, h) : nullptr;
+  out.drops = pol && std::strcmp(pol, IPTC_LABEL_ACCEPT) != 0;
+  for (const auto* e = F::first_rule(c, h); e; e = F::next_rule(e, h)) {
+    const char* t = F::get_target(e, h);
+    out.rules.push_back(RuleState{.key = fingerprint_read<F>(e, h), .comment = entry_comment<F>(e), .target = t ? t : ""});
+  }
+  return out;
 }
 
 template <class F>
-ChainPlan masq_plan(const NetworkRules& r) {
-  ChainPlan p{"nat", "POSTROUTING", masq_chain(r.network), {}, {}};
-  const std::string cm = masq_comment(r.network);
-  p.jump = RuleSpec{{}, {}, {}, {}, Target::kJump, p.chain, cm};
+Status read_table(IptcSnapshot& snap, const std::string& table) {
+  for (const IptcTable& t : snap.handles)
+    if (t.family == F::kFamily && t.name == table) return {};
+  std::shared_ptr<xtc_handle> h(F::init(table.c_str()), [](xtc_handle* x) {
+    if (x) F::free(x);
+  });
+  if (!h) return iptc_error<F>(errno, "read table " + table);
+  snap.s.tables.push_back(TableState{.family = F::kFamily, .name = table});
+  for (const char* c = F::first_chain(h.get()); c; c = F::next_chain(h.get()))
+    snap.s.chains.push_back(read_chain<F>(h.get(), c, table));
+  snap.handles.push_back(IptcTable{F::kFamily, table, std::move(h)});
+  return {};
+}
+
+// The tables already instantiated, and those `want` puts chains in (reading one instantiates
+// it, so a table is never created just to find it empty).
+template <class F>
+Status read_family(IptcSnapshot& snap, const Desired* want) {
+  std::vector<std::string> tables = instantiated_tables<F>();
+  if (want) {
+    for (const WantChain& c : want->chains)
+      if (c.ref.family == F::kFamily) tables.push_back(c.ref.table);
+  }
+  for (const std::string& t : tables) {
+    if (auto s = read_table<F>(snap, t); !s) return s;
+  }
+  return {};
+}
+
+Status read(IptcSnapshot& snap, const Desired* want) {
+  if (!snap.lock) {
+    auto l = xtables_lock();
+    if (!l) return std::move(l).error();
+    snap.lock.emplace(std::move(*l));
+  }
+  if (auto s = read_family<V4>(snap, want); !s) return s;
+  return read_family<V6>(snap, want);
+}
+
+// ---- the network in plan terms ----
+
+struct Built {
+  Desired want;
+  std::vector<RuleSpec> specs;  // WantRule::ref indexes these
+};
+
+std::string spec_text(const RuleSpec& r) {
+  std::string out;
+  if (r.src) out += "-s " + r.src->str() + " ";
+  if (r.dst) out += "-d " + r.dst->str() + " ";
+  if (!r.in.empty()) out += "-i " + r.in + " ";
+  if (!r.out.empty()) out += "-o " + r.out + " ";
+  return out + "-j " + r.target_name();
+}
+
+template <class F>
+WantRule want_rule(Built& b, RuleSpec r) {
+  WantRule w{.key = fingerprint_spec<F>(r), .comment = r.comment, .target = r.target == Target::kJump ? r.jump : "",
+             .text = spec_text(r), .ref = b.specs.size()};
+  b.specs.push_back(std::move(r));
+  return w;
+}
+
+// One chain of ours (`rules` empty: it must not exist) and, when wanted, the jump to it.
+template <class F>
+void own_chain(Built& b, const char* table, const char* hook, const std::string& chain, const std::string& cm,
+               const std::vector<RuleSpec>& rules) {
+  ChainRef ref{F::kFamily, table, chain};
+  if (rules.empty()) {
+    b.want.absent.push_back(ref);
+    return;
+  }
+  WantChain c{.ref = ref};
+  for (const RuleSpec& r : rules) c.rules.push_back(want_rule<F>(b, r));
+  b.want.chains.push_back(std::move(c));
+  RuleSpec jump{.target = Target::kJump, .jump = chain, .comment = cm};
+  b.want.hooks.push_back(WantHook{ChainRef{F::kFamily, table, hook}, {want_rule<F>(b, jump)}});
+}
+
+template <class F>
+std::vector<RuleSpec> masq_specs(const NetworkRules& r, const std::string& cm) {
+  std::vector<RuleSpec> out;
   std::vector<IpNet> src = of_family<F>(r.sources);
-  if (!r.masquerade || src.empty()) return p;
+  if (!r.masquerade || src.empty()) return out;
   std::vector<IpNet> keep = src;
   for (const IpNet& n : of_family<F>(r.exclude)) {
     if (std::find(keep.begin(), keep.end(), n) == keep.end()) keep.push_back(n);
   }
   keep.push_back(*IpNet::parse(F::kFamily == AF_INET ? "224.0.0.0/4" : "ff00::/8"));
-  for (const IpNet& d : keep) p.rules.push_back(RuleSpec{{}, d, {}, {}, Target::kReturn, {}, cm});
-  for (const IpNet& s : src) p.rules.push_back(RuleSpec{s, {}, {}, {}, Target::kMasquerade, {}, cm});
-  return p;
+  for (const IpNet& d : keep) out.push_back(RuleSpec{.dst = d, .target = Target::kReturn, .comment = cm});
+  for (const IpNet& s : src) out.push_back(RuleSpec{.src = s, .target = Target::kMasquerade, .comment = cm});
+  return out;
 }
 
 template <class F>
-Status ensure_family(const NetworkRules& r, bool fwd_wanted) {
-  if (auto s = sync<F>(fwd_plan<F>(r, fwd_wanted)); !s) return s;
-  return sync<F>(masq_plan<F>(r));
+void build_family(Built& b, const NetworkRules& r, bool fwd_wanted) {
+  const std::string fcm = fwd_comment(r.network), mcm = masq_comment(r.network);
+  std::vector<RuleSpec> fwd;
+  if (fwd_wanted && !r.bridge.empty()) {
+    fwd.push_back(RuleSpec{.in = r.bridge, .target = Target::kAccept, .comment = fcm});
+    fwd.push_back(RuleSpec{.out = r.bridge, .target = Target::kAccept, .comment = fcm});
+  }
+  own_chain<F>(b, "filter", "FORWARD", fwd_chain(r.network), fcm, fwd);
+  own_chain<F>(b, "nat", "POSTROUTING", masq_chain(r.network), mcm, masq_specs<F>(r, mcm));
 }
 
-template <class F>
-Status remove_family(const std::string& network) {
-  NetworkRules none{network, {}, {}, {}, false};
-  if (auto s = sync<F>(fwd_plan<F>(none, false)); !s) return s;
-  return sync<F>(masq_plan<F>(none));
+Built build(const NetworkRules& r) {
+  Built b;
+  b.want.network = r.network;
+  b.want.comments = {masq_comment(r.network), fwd_comment(r.network)};
+  bool v4 = false, v6 = false;
+  for (const IpNet& n : r.sources) (n.addr.family == AF_INET ? v4 : v6) = true;
+  if (!v4 && !v6) v4 = v6 = true;  // no subnets known: accept the bridge's traffic in both
+  build_family<V4>(b, r, v4);
+  build_family<V6>(b, r, v6);
+  return b;
 }
 
+// ---- the executor ----
+
 template <class F>
-Result<bool> present_family(const std::string& network) {
-  const std::string chains[] = {fwd_chain(network), masq_chain(network)};
-  for (const std::string& table : instantiated_tables<F>()) {
-    Handle<F> h(F::init(table.c_str()));
-    if (!h) return iptc_error<F>(errno, "read table " + table);
-    for (const std::string& c : chains) {
-      if (F::is_chain(c.c_str(), h.get())) return true;
+bool run_op(xtc_handle* h, const IptcOp& op, const std::vector<RuleSpec>& specs) {
+  const char* c = op.chain.c_str();
+  switch (op.kind) {
+    case IptcOp::Kind::kCreateChain: return F::create_chain(c, h);
+    case IptcOp::Kind::kDeleteChain: return F::flush(c, h) && F::delete_chain(c, h);
+    case IptcOp::Kind::kInsert: {
+      EntryBlob<F> b(specs.at(op.ref));
+      return F::insert(c, b.get(), op.pos, h);
     }
+    case IptcOp::Kind::kDelete: return F::delete_num(c, op.pos, h);
   }
   return false;
 }
 
-template <class F>
-Result<bool> in_use_family() {
-  for (const std::string& table : instantiated_tables<F>()) {
-    Handle<F> h(F::init(table.c_str()));
-    if (!h) return iptc_error<F>(errno, "read table " + table);
-    for (const char* c = F::first_chain(h.get()); c; c = F::next_chain(h.get())) {
-      if (starts_with(c, kChainPrefix)) continue;
-      if (!F::builtin(c, h.get())) return true;
-      const char* pol = F::policy(c, h.get());
-      if (pol && std::strcmp(pol, IPTC_LABEL_ACCEPT) != 0) return true;
-      for (const auto* e = F::first_rule(c, h.get()); e; e = F::next_rule(e, h.get())) {
-        if (!starts_with(F::get_target(e, h.get()), kChainPrefix)) return true;
-      }
+IptcTable* handle_of(IptcSnapshot& snap, uint32_t family, const std::string& table) {
+  for (IptcTable& t : snap.handles)
+    if (t.family == family && t.name == table) return &t;
+  return nullptr;
+}
+
+// Applies the ops to the handles, then commits each table changed once. EAGAIN: the table
+// changed under us (a writer that ignores the xtables lock).
+Status execute(IptcSnapshot& snap, const Plan& p, const std::vector<RuleSpec>& specs) {
+  std::vector<IptcTable*> dirty;
+  for (const IptcOp& op : iptc_ops(p)) {
+    IptcTable* t = handle_of(snap, op.family, op.table);
+    if (!t) return Error{ENOENT, 0, "iptables: table " + op.table + " not read"};
+    const bool v4 = op.family == AF_INET;
+    if (!(v4 ? run_op<V4>(t->h.get(), op, specs) : run_op<V6>(t->h.get(), op, specs))) {
+      return v4 ? iptc_error<V4>(errno, op.str()) : iptc_error<V6>(errno, op.str());
     }
+    if (std::find(dirty.begin(), dirty.end(), t) == dirty.end()) dirty.push_back(t);
+  }
+  for (IptcTable* t : dirty) {
+    const bool v4 = t->family == AF_INET;
+    if (v4 ? V4::commit(t->h.get()) : V6::commit(t->h.get())) continue;
+    return v4 ? iptc_error<V4>(errno, "commit table " + t->name) : iptc_error<V6>(errno, "commit table " + t->name);
+  }
+  return {};
+}
+
+// Read (or take the probe's read), plan, apply; redone on EAGAIN with a fresh read.
+Status sync(std::shared_ptr<IptcSnapshot> probe, const Built& b) {
+  for (int attempt = 0;; ++attempt) {
+    IptcSnapshot snap;
+    if (probe) snap = std::move(*probe);
+    probe.reset();
+    if (auto s = read(snap, &b.want); !s) return s;
+    Plan p = make_plan(b.want, snap.s);
+    if (p.refused) return Error{EEXIST, 0, p.clashes.front()};
+    for (const std::string& c : p.clashes) log("iptables: " + c + "; leaving it alone");
+    Status s = execute(snap, p, b.specs);
+    if (s || s.error().sys != EAGAIN || attempt >= 4) return s;
+    probe = std::make_shared<IptcSnapshot>();
+    probe->lock = std::move(snap.lock);
+  }
+}
+
+bool in_use_in(const Snapshot& s) {
+  for (const ChainState& c : s.chains) {
+    if (c.ref.name.starts_with(kChainPrefix)) continue;
+    if (!c.base || c.drops) return true;
+    for (const RuleState& r : c.rules)
+      if (!r.target.starts_with(kChainPrefix)) return true;
   }
   return false;
 }
 
 }  // namespace
 
+Desired iptc_desired(const NetworkRules& r) { return build(r).want; }
+
+std::string IptcOp::str() const {
+  std::string out = family == AF_INET ? "ip " : "ip6 ";
+  out += table + ": ";
+  switch (kind) {
+    case Kind::kCreateChain: return out + "create chain " + chain;
+    case Kind::kDeleteChain: return out + "delete chain " + chain;
+    case Kind::kInsert: return out + "insert " + chain + " " + std::to_string(pos) + ": " + rule;
+    case Kind::kDelete: return out + "delete " + chain + " " + std::to_string(pos);
+  }
+  return out;
+}
+
+std::vector<IptcOp> iptc_ops(const Plan& p) {
+  using K = Change::Kind;
+  std::vector<IptcOp> out;
+  for (const Change& c : p.changes) {
+    IptcOp op{.kind = IptcOp::Kind::kInsert, .family = c.where.family, .table = c.where.table, .chain = c.where.name};
+    switch (c.kind) {
+      case K::kAddTable:
+      case K::kDelTable: continue;  // legacy tables are the kernel's
+      case K::kAddChain: op.kind = IptcOp::Kind::kCreateChain; break;
+      case K::kDelChain: op.kind = IptcOp::Kind::kDeleteChain; break;
+      case K::kAddRule:
+        op.pos = c.top ? 0 : static_cast<unsigned>(c.pos);
+        op.rule = c.rule.text;
+        op.ref = c.rule.ref;
+        break;
+      case K::kDelRule:
+        op.kind = IptcOp::Kind::kDelete;
+        op.pos = static_cast<unsigned>(c.pos);
+        break;
+    }
+    out.push_back(std::move(op));
+  }
+  return out;
+}
+
 Status IptablesFirewall::ensure(const NetworkRules& rules) {
   if (auto s = validate(rules); !s) return s;
-  auto lock = xtables_lock();
-  if (!lock) return std::move(lock).error();
-  bool v4 = false, v6 = false;
-  for (const IpNet& n : rules.sources) (n.addr.family == AF_INET ? v4 : v6) = true;
-  if (!v4 && !v6) v4 = v6 = true;  // no subnets known: accept the bridge's traffic in both
-  if (auto s = ensure_family<V4>(rules, v4); !s) return s.error().wrap("network " + rules.network);
-  if (auto s = ensure_family<V6>(rules, v6); !s) return s.error().wrap("network " + rules.network);
+  if (auto s = sync(std::move(probe_), build(rules)); !s) return s.error().wrap("network " + rules.network);
   return {};
 }
 
 Status IptablesFirewall::remove(const std::string& network) {
-  auto lock = xtables_lock();
-  if (!lock) return std::move(lock).error();
-  if (auto s = remove_family<V4>(network); !s) return s.error().wrap("remove network " + network);
-  if (auto s = remove_family<V6>(network); !s) return s.error().wrap("remove network " + network);
+  auto b = build(NetworkRules{network, {}, {}, {}, false});
+  if (auto s = sync(std::move(probe_), b); !s) return s.error().wrap("remove network " + network);
   return {};
 }
 
-Result<bool> IptablesFirewall::present(const std::string& network) {
-  auto lock = xtables_lock();
-  if (!lock) return std::move(lock).error();
-  auto a = present_family<V4>(network);
-  if (!a || *a) return a;
-  return present_family<V6>(network);
+Result<std::vector<std::string>> IptablesFirewall::check(const NetworkRules& rules) {
+  if (auto s = validate(rules); !s) return std::move(s).error();
+  IptcSnapshot snap;
+  if (probe_) snap = std::move(*probe_);
+  probe_.reset();
+  Built b = build(rules);
+  if (auto s = read(snap, &b.want); !s) return std::move(s).error();
+  return make_plan(b.want, snap.s).describe();  // the handles go uncommitted
 }
 
-Result<bool> IptablesFirewall::in_use() {
-  auto lock = xtables_lock();
-  if (!lock) return std::move(lock).error();
-  auto a = in_use_family<V4>();
-  if (!a || *a) return a;
-  return in_use_family<V6>();
+Result<bool> IptablesFirewall::present(const std::string& network) {
+  IptcSnapshot snap;
+  if (probe_) snap = std::move(*probe_);
+  probe_.reset();
+  if (auto s = read(snap, nullptr); !s) return std::move(s).error();
+  const std::string chains[] = {fwd_chain(network), masq_chain(network)};
+  for (const ChainState& c : snap.s.chains) {
+    if (std::find(std::begin(chains), std::end(chains), c.ref.name) != std::end(chains)) return true;
+  }
+  return false;
+}
+
+Result<bool> IptablesFirewall::probe() {
+  auto snap = std::make_shared<IptcSnapshot>();
+  if (auto s = read(*snap, nullptr); !s) return std::move(s).error();
+  bool used = in_use_in(snap->s);
+  probe_ = std::move(snap);
+  return used;
 }
 
 }  // namespace zl::net::fw

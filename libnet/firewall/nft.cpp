@@ -43,10 +43,18 @@
 #include <vector>
 
 #include "libnet/core/log.h"
+#include "libnet/firewall/backend_plans.h"
 #include "libnet/firewall/backends.h"
 #include "libnet/netlink/receive.h"
 
 namespace zl::net::fw {
+
+// The ruleset as read at one generation.
+struct NftSnapshot {
+  uint32_t genid = 0;
+  Snapshot s;
+};
+
 namespace {
 
 constexpr int kAttempts = 10;
@@ -55,18 +63,6 @@ constexpr int32_t kPrioFilter = 0;    // nft "filter" (NF_IP_PRI_FILTER)
 constexpr size_t kMsgRoom = 1 << 14;  // upper bound for one message we build (rules are < 2 KiB)
 
 Error nft_error(int e, std::string_view what) { return Error::from_errno(e, "nft: " + std::string(what)); }
-
-const char* family_name(uint32_t f) {
-  switch (f) {
-    case NFPROTO_INET: return "inet";
-    case NFPROTO_IPV4: return "ip";
-    case NFPROTO_IPV6: return "ip6";
-    case NFPROTO_ARP: return "arp";
-    case NFPROTO_BRIDGE: return "bridge";
-    case NFPROTO_NETDEV: return "netdev";
-  }
-  return "?";
-}
 
 template <class T>
 T* checked(T* p) {
@@ -171,39 +167,6 @@ std::string expr_fingerprint(const nftnl_rule* r) {
   }
   return out;
 }
-
-// ---- the ruleset as read at one generation ----
-
-struct TableInfo {
-  uint32_t family = 0;
-  std::string name;
-  uint32_t flags = 0;
-};
-struct ChainInfo {
-  uint32_t family = 0;
-  std::string table, name, type;
-  bool base = false;
-  uint32_t hook = 0;
-  int32_t prio = 0;
-  uint32_t policy = NF_ACCEPT;
-};
-struct RuleInfo {
-  uint32_t family = 0;
-  std::string table, chain, comment, fp;  // fp only for rules that may be ours
-  uint64_t handle = 0;
-};
-struct Snapshot {
-  uint32_t genid = 0;
-  std::vector<TableInfo> tables;
-  std::vector<ChainInfo> chains;
-  std::vector<RuleInfo> rules;  // in chain order
-
-  const TableInfo* table(uint32_t family, const std::string& name) const {
-    for (const auto& t : tables)
-      if (t.family == family && t.name == name) return &t;
-    return nullptr;
-  }
-};
 
 bool is_ours_table(const std::string& name) { return name.starts_with(kTablePrefix); }
 bool is_zl_comment(const std::string& c) { return c.starts_with(kCommentPrefix); }
@@ -352,69 +315,90 @@ class NftSocket {
   uint32_t portid_ = 0, seq_ = 0;
 };
 
-// Reads generation + tables + chains + rules; redone while a dump comes back inconsistent.
+TableState parse_table(const nlmsghdr* m) {
+  TableState t;
+  t.family = msg_family(m);
+  uint32_t flags = 0;
+  for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+    switch (mnl_attr_get_type(a)) {
+      case NFTA_TABLE_NAME: t.name = attr_str(a); break;
+      case NFTA_TABLE_FLAGS: flags = attr_be32(a).value_or(0); break;
+    }
+  });
+  t.owned = flags & NFT_TABLE_F_OWNER;
+  t.dormant = flags & NFT_TABLE_F_DORMANT;
+  return t;
+}
+
+void parse_hook(const nlattr* a, ChainState& c) {
+  if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0) return;
+  c.base = true;
+  for_each_nested(a, [&](const nlattr* h) {
+    if (mnl_attr_get_type(h) == NFTA_HOOK_HOOKNUM) c.hook = attr_be32(h).value_or(0);
+    if (mnl_attr_get_type(h) == NFTA_HOOK_PRIORITY) c.prio = static_cast<int32_t>(attr_be32(h).value_or(0));
+  });
+}
+
+ChainState parse_chain(const nlmsghdr* m) {
+  ChainState c;
+  c.ref.family = msg_family(m);
+  for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+    switch (mnl_attr_get_type(a)) {
+      case NFTA_CHAIN_TABLE: c.ref.table = attr_str(a); break;
+      case NFTA_CHAIN_NAME: c.ref.name = attr_str(a); break;
+      case NFTA_CHAIN_TYPE: c.type = attr_str(a); break;
+      case NFTA_CHAIN_POLICY: c.drops = attr_be32(a).value_or(NF_ACCEPT) != NF_ACCEPT; break;
+      case NFTA_CHAIN_HOOK: parse_hook(a, c); break;
+    }
+  });
+  return c;
+}
+
 // Rules that may be ours (in a zl- table or commented "zl-cni …") get an expression fingerprint.
-Result<Snapshot> load(NftSocket& sock) {
+void parse_rule(const nlmsghdr* m, Snapshot& s) {
+  ChainRef ref{msg_family(m), {}, {}};
+  RuleState r;
+  for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
+    switch (mnl_attr_get_type(a)) {
+      case NFTA_RULE_TABLE: ref.table = attr_str(a); break;
+      case NFTA_RULE_CHAIN: ref.name = attr_str(a); break;
+      case NFTA_RULE_HANDLE: r.id = attr_be64(a); break;
+      case NFTA_RULE_USERDATA: r.comment = udata_comment(a); break;
+    }
+  });
+  if (is_ours_table(ref.table) || is_zl_comment(r.comment)) {
+    RulePtr parsed(checked(nftnl_rule_alloc()));
+    // A rule libnftnl cannot parse is not one of ours: an empty fingerprint never matches.
+    if (nftnl_rule_nlmsg_parse(m, parsed.get()) >= 0) r.key = expr_fingerprint(parsed.get());
+  }
+  // Rules come in chain order, chain after chain: the last chain is most likely theirs.
+  for (auto it = s.chains.rbegin(); it != s.chains.rend(); ++it) {
+    if (it->ref == ref) {
+      it->rules.push_back(std::move(r));
+      return;
+    }
+  }
+  s.chains.push_back(ChainState{.ref = ref, .rules = {std::move(r)}});
+}
+
+// Reads generation + tables + chains + rules; redone while a dump comes back inconsistent.
+// `genid`: the generation just asked for, used by the first round.
+Result<NftSnapshot> load(NftSocket& sock, std::optional<uint32_t> genid = std::nullopt) {
   for (int attempt = 0;; ++attempt) {
-    Snapshot s;
-    auto g = sock.genid();
+    NftSnapshot n;
+    auto g = genid ? Result<uint32_t>(*genid) : sock.genid();
+    genid.reset();
     if (!g) return std::move(g).error();
-    s.genid = *g;
+    n.genid = *g;
     bool intr = false;
-    auto st = sock.dump(NFT_MSG_GETTABLE, "list tables", [&](const nlmsghdr* m) {
-      TableInfo t;
-      t.family = msg_family(m);
-      for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
-        switch (mnl_attr_get_type(a)) {
-          case NFTA_TABLE_NAME: t.name = attr_str(a); break;
-          case NFTA_TABLE_FLAGS: t.flags = attr_be32(a).value_or(0); break;
-        }
-      });
-      s.tables.push_back(std::move(t));
-    }, intr);
+    Snapshot& s = n.s;
+    auto st = sock.dump(NFT_MSG_GETTABLE, "list tables", [&](const nlmsghdr* m) { s.tables.push_back(parse_table(m)); }, intr);
     if (!st) return std::move(st).error();
-    st = sock.dump(NFT_MSG_GETCHAIN, "list chains", [&](const nlmsghdr* m) {
-      ChainInfo c;
-      c.family = msg_family(m);
-      for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
-        switch (mnl_attr_get_type(a)) {
-          case NFTA_CHAIN_TABLE: c.table = attr_str(a); break;
-          case NFTA_CHAIN_NAME: c.name = attr_str(a); break;
-          case NFTA_CHAIN_TYPE: c.type = attr_str(a); break;
-          case NFTA_CHAIN_POLICY: c.policy = attr_be32(a).value_or(NF_ACCEPT); break;
-          case NFTA_CHAIN_HOOK:
-            if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0) break;
-            c.base = true;
-            for_each_nested(a, [&](const nlattr* h) {
-              if (mnl_attr_get_type(h) == NFTA_HOOK_HOOKNUM) c.hook = attr_be32(h).value_or(0);
-              if (mnl_attr_get_type(h) == NFTA_HOOK_PRIORITY) c.prio = static_cast<int32_t>(attr_be32(h).value_or(0));
-            });
-            break;
-        }
-      });
-      s.chains.push_back(std::move(c));
-    }, intr);
+    st = sock.dump(NFT_MSG_GETCHAIN, "list chains", [&](const nlmsghdr* m) { s.chains.push_back(parse_chain(m)); }, intr);
     if (!st) return std::move(st).error();
-    st = sock.dump(NFT_MSG_GETRULE, "list rules", [&](const nlmsghdr* m) {
-      RuleInfo r;
-      r.family = msg_family(m);
-      for_each_msg_attr(m, sizeof(nfgenmsg), [&](const nlattr* a) {
-        switch (mnl_attr_get_type(a)) {
-          case NFTA_RULE_TABLE: r.table = attr_str(a); break;
-          case NFTA_RULE_CHAIN: r.chain = attr_str(a); break;
-          case NFTA_RULE_HANDLE: r.handle = attr_be64(a); break;
-          case NFTA_RULE_USERDATA: r.comment = udata_comment(a); break;
-        }
-      });
-      if (is_ours_table(r.table) || is_zl_comment(r.comment)) {
-        RulePtr parsed(checked(nftnl_rule_alloc()));
-        // A rule libnftnl cannot parse is not one of ours: an empty fingerprint never matches.
-        if (nftnl_rule_nlmsg_parse(m, parsed.get()) >= 0) r.fp = expr_fingerprint(parsed.get());
-      }
-      s.rules.push_back(std::move(r));
-    }, intr);
+    st = sock.dump(NFT_MSG_GETRULE, "list rules", [&](const nlmsghdr* m) { parse_rule(m, s); }, intr);
     if (!st) return std::move(st).error();
-    if (!intr) return s;
+    if (!intr) return n;
     if (attempt + 1 >= kAttempts) return nft_error(EINTR, "list ruleset: kept changing while dumping");
   }
 }
@@ -510,23 +494,6 @@ class RuleBuilder {
   std::string comment_;
 };
 
-struct WantRule {
-  RulePtr rule;
-  std::string comment, fp;
-};
-
-WantRule finish(RuleBuilder& b) {
-  WantRule w{b.take(), b.comment_text(), {}};
-  w.fp = expr_fingerprint(w.rule.get());
-  return w;
-}
-
-struct WantChain {
-  std::string name, type;
-  uint32_t hook = 0;
-  int32_t prio = 0;
-  std::vector<WantRule> rules;
-};
 
 std::vector<IpNet> of_family(const std::vector<IpNet>& v, int family) {
   std::vector<IpNet> out;
@@ -538,270 +505,243 @@ std::vector<IpNet> of_family(const std::vector<IpNet>& v, int family) {
   return out;
 }
 
+// A built rule, kept for the executor and described to the planner.
+WantRule keep(NftDesired& d, RuleBuilder& b, std::string text) {
+  WantRule w{.comment = b.comment_text(), .text = std::move(text), .ref = d.rules.size()};
+  d.rules.emplace_back(b.take().release(), nftnl_rule_free);
+  w.key = expr_fingerprint(d.rules.back().get());
+  return w;
+}
+
 // iifname <bridge> accept ; oifname <bridge> accept — valid in ip, ip6 and inet chains alike.
-std::vector<WantRule> forward_rules(const NetworkRules& r) {
+std::vector<WantRule> forward_rules(NftDesired& d, const NetworkRules& r) {
   std::vector<WantRule> out;
   const std::string cm = fwd_comment(r.network);
   for (uint32_t key : {NFT_META_IIFNAME, NFT_META_OIFNAME}) {
     RuleBuilder b;
     b.ifname(key, r.bridge).verdict(NF_ACCEPT).comment(cm);
-    out.push_back(finish(b));
+    out.push_back(keep(d, b, std::string(key == NFT_META_IIFNAME ? "iifname " : "oifname ") + r.bridge + " accept"));
   }
   return out;
 }
 
-// The network's own table: what should be in it (nothing: no table).
-std::vector<WantChain> own_chains(const NetworkRules& r) {
-  std::vector<WantChain> out;
-  if (r.masquerade) {
-    WantChain c{"postrouting", "nat", NF_INET_POST_ROUTING, kPrioSrcNat, {}};
-    const std::string cm = masq_comment(r.network);
-    for (int family : {AF_INET, AF_INET6}) {
-      std::vector<IpNet> src = of_family(r.sources, family);
-      if (src.empty()) continue;
-      std::vector<IpNet> keep = src;
-      for (const IpNet& n : of_family(r.exclude, family)) {
-        if (std::find(keep.begin(), keep.end(), n) == keep.end()) keep.push_back(n);
-      }
-      keep.push_back(*IpNet::parse(family == AF_INET ? "224.0.0.0/4" : "ff00::/8"));
-      for (const IpNet& d : keep) {
-        RuleBuilder b;
-        b.nfproto(family).addr(d, false).verdict(NF_ACCEPT).comment(cm);
-        c.rules.push_back(finish(b));
-      }
-      for (const IpNet& s : src) {
-        RuleBuilder b;
-        b.nfproto(family).addr(s, true).masquerade().comment(cm);
-        c.rules.push_back(finish(b));
-      }
-    }
-    if (!c.rules.empty()) out.push_back(std::move(c));
+// meta nfproto <f> ip[6] daddr <each source, exclude, multicast> accept ; … saddr <source> masquerade
+void masq_rules(NftDesired& d, const NetworkRules& r, int family, WantChain& c) {
+  const std::string cm = masq_comment(r.network);
+  const std::string ip = family == AF_INET ? "ip " : "ip6 ";
+  std::vector<IpNet> src = of_family(r.sources, family);
+  if (src.empty()) return;
+  std::vector<IpNet> keep_dst = src;
+  for (const IpNet& n : of_family(r.exclude, family)) {
+    if (std::find(keep_dst.begin(), keep_dst.end(), n) == keep_dst.end()) keep_dst.push_back(n);
   }
-  if (!r.bridge.empty()) {
-    WantChain c{"forward", "filter", NF_INET_FORWARD, kPrioFilter, {}};
-    c.rules = forward_rules(r);
-    out.push_back(std::move(c));
+  keep_dst.push_back(*IpNet::parse(family == AF_INET ? "224.0.0.0/4" : "ff00::/8"));
+  for (const IpNet& n : keep_dst) {
+    RuleBuilder b;
+    b.nfproto(family).addr(n, false).verdict(NF_ACCEPT).comment(cm);
+    c.rules.push_back(keep(d, b, ip + "daddr " + n.str() + " accept"));
   }
-  return out;
+  for (const IpNet& n : src) {
+    RuleBuilder b;
+    b.nfproto(family).addr(n, true).masquerade().comment(cm);
+    c.rules.push_back(keep(d, b, ip + "saddr " + n.str() + " masquerade"));
+  }
 }
 
-// A forward filter base chain of another table, where our accepts must also be.
-bool foreign_forward_chain(const ChainInfo& c) {
-  return c.base && c.hook == NF_INET_FORWARD && c.type == "filter" && !is_ours_table(c.table) &&
-         (c.family == NFPROTO_IPV4 || c.family == NFPROTO_IPV6 || c.family == NFPROTO_INET);
-}
+Error clash_error(const Plan& p) { return Error{EEXIST, 0, p.clashes.front()}; }
 
-std::vector<const RuleInfo*> rules_of(const Snapshot& s, uint32_t family, const std::string& table,
-                                      const std::string& chain) {
-  std::vector<const RuleInfo*> out;
-  for (const auto& r : s.rules) {
-    if (r.family == family && r.table == table && r.chain == chain) out.push_back(&r);
-  }
-  return out;
-}
+std::string where(const ChainRef& c) { return c.str(); }
 
-// A comment of another network in our table: the two names hash alike.
-std::optional<std::string> clashing_comment(const Snapshot& s, const std::string& table, const std::string& network) {
-  const std::string fwd = fwd_comment(network), masq = masq_comment(network);
-  for (const auto& r : s.rules) {
-    if (r.family != NFPROTO_INET || r.table != table) continue;
-    if (is_zl_comment(r.comment) && r.comment != fwd && r.comment != masq) return r.comment;
-  }
-  return std::nullopt;
-}
-
-bool own_table_current(const Snapshot& s, const std::string& table, const std::vector<WantChain>& want) {
-  bool exists = s.table(NFPROTO_INET, table) != nullptr;
-  if (want.empty()) return !exists;
-  if (!exists) return false;
-  size_t chains = 0;
-  for (const auto& c : s.chains) {
-    if (c.family != NFPROTO_INET || c.table != table) continue;
-    ++chains;
-    auto w = std::find_if(want.begin(), want.end(), [&](const WantChain& x) { return x.name == c.name; });
-    if (w == want.end() || !c.base || c.hook != w->hook || c.prio != w->prio || c.type != w->type ||
-        c.policy != NF_ACCEPT)
-      return false;
-    auto have = rules_of(s, NFPROTO_INET, table, c.name);
-    if (have.size() != w->rules.size()) return false;
-    for (size_t i = 0; i < have.size(); ++i) {
-      if (have[i]->fp != w->rules[i].fp || have[i]->comment != w->rules[i].comment) return false;
-    }
-  }
-  return chains == want.size();
-}
-
-std::string where(uint32_t family, const std::string& table, const std::string& chain = {}) {
-  std::string out = family_name(family);
-  out += ' ';
-  out += table;
-  if (!chain.empty()) {
-    out += ' ';
-    out += chain;
-  }
-  return out;
-}
-
-void add_table(Batch& b, const std::string& table) {
-  b.add(NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE, [&](nlmsghdr* nlh) {
+void table_msg(Batch& b, uint16_t type, const ChainRef& c, std::string what) {
+  b.add(type, c.family, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, [&](nlmsghdr* nlh) {
     std::unique_ptr<nftnl_table, TableFree> t(checked(nftnl_table_alloc()));
-    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
+    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, c.table.c_str());
     nftnl_table_nlmsg_build_payload(nlh, t.get());
-  }, "add table " + where(NFPROTO_INET, table));
+  }, std::move(what) + " table " + where(c));
 }
 
-void del_table(Batch& b, const std::string& table) {
-  b.add(NFT_MSG_DELTABLE, NFPROTO_INET, 0, [&](nlmsghdr* nlh) {
-    std::unique_ptr<nftnl_table, TableFree> t(checked(nftnl_table_alloc()));
-    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
-    nftnl_table_nlmsg_build_payload(nlh, t.get());
-  }, "delete table " + where(NFPROTO_INET, table));
-}
-
-void add_chain(Batch& b, const std::string& table, const WantChain& w) {
-  b.add(NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, [&](nlmsghdr* nlh) {
+void chain_msg(Batch& b, uint16_t type, const WantChain& w, std::string what) {
+  b.add(type, w.ref.family, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, [&](nlmsghdr* nlh) {
     std::unique_ptr<nftnl_chain, ChainFree> c(checked(nftnl_chain_alloc()));
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, w.name.c_str());
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, w.hook);
-    nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, w.prio);
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, w.type.c_str());
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, w.ref.table.c_str());
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, w.ref.name.c_str());
+    if (type == NFT_MSG_NEWCHAIN && w.base) {
+      nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, w.hook);
+      nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, w.prio);
+      nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, w.type.c_str());
+      nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+    }
     nftnl_chain_nlmsg_build_payload(nlh, c.get());
-  }, "add chain " + where(NFPROTO_INET, table, w.name));
+  }, std::move(what) + " chain " + where(w.ref));
 }
 
-// append: at the end of the chain; otherwise inserted at its top.
-void add_rule(Batch& b, uint32_t family, const std::string& table, const std::string& chain, const WantRule& w,
-              bool append) {
-  b.add(NFT_MSG_NEWRULE, family, static_cast<uint16_t>(NLM_F_CREATE | (append ? NLM_F_APPEND : 0)),
+// Appended, inserted at the top, or in front of the rule with handle `before`.
+void add_rule(Batch& b, const Change& c, nftnl_rule* r) {
+  const bool append = !c.top && !c.before;
+  b.add(NFT_MSG_NEWRULE, c.where.family, static_cast<uint16_t>(NLM_F_CREATE | (append ? NLM_F_APPEND : 0)),
         [&](nlmsghdr* nlh) {
-          nftnl_rule* r = w.rule.get();
-          nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table.c_str());
-          nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain.c_str());
+          nftnl_rule_set_str(r, NFTNL_RULE_TABLE, c.where.table.c_str());
+          nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, c.where.name.c_str());
+          if (c.before) nftnl_rule_set_u64(r, NFTNL_RULE_POSITION, *c.before);
           nftnl_rule_nlmsg_build_payload(nlh, r);
+          nftnl_rule_unset(r, NFTNL_RULE_POSITION);
         },
-        std::string(append ? "add rule to " : "insert rule into ") + where(family, table, chain));
+        std::string(append ? "add rule to " : c.top ? "insert rule into " : "insert rule before handle " +
+                    std::to_string(*c.before) + " into ") + where(c.where));
 }
 
-void del_rule(Batch& b, const RuleInfo& r) {
-  b.add(NFT_MSG_DELRULE, r.family, 0, [&](nlmsghdr* nlh) {
+void del_rule(Batch& b, const Change& c) {
+  b.add(NFT_MSG_DELRULE, c.where.family, 0, [&](nlmsghdr* nlh) {
     RulePtr x(checked(nftnl_rule_alloc()));
-    nftnl_rule_set_str(x.get(), NFTNL_RULE_TABLE, r.table.c_str());
-    nftnl_rule_set_str(x.get(), NFTNL_RULE_CHAIN, r.chain.c_str());
-    nftnl_rule_set_u64(x.get(), NFTNL_RULE_HANDLE, r.handle);
+    nftnl_rule_set_str(x.get(), NFTNL_RULE_TABLE, c.where.table.c_str());
+    nftnl_rule_set_str(x.get(), NFTNL_RULE_CHAIN, c.where.name.c_str());
+    nftnl_rule_set_u64(x.get(), NFTNL_RULE_HANDLE, c.id);
     nftnl_rule_nlmsg_build_payload(nlh, x.get());
-  }, "delete rule " + std::to_string(r.handle) + " from " + where(r.family, r.table, r.chain));
+  }, "delete rule " + std::to_string(c.id) + " from " + where(c.where));
 }
 
-// A table flagged owner (`nft -o`, firewalld) refuses changes from anyone but its owner.
-bool owned(const Snapshot& s, uint32_t family, const std::string& table) {
-  const TableInfo* t = s.table(family, table);
-  if (!t || !(t->flags & NFT_TABLE_F_OWNER)) return false;
-  log("nft: table " + where(family, table) + " is owned by another process, leaving it alone");
-  return true;
+// The plan as one batch.
+void to_batch(Batch& b, const Plan& p, const NftDesired& d) {
+  using K = Change::Kind;
+  for (const Change& c : p.changes) {
+    switch (c.kind) {
+      case K::kAddTable: table_msg(b, NFT_MSG_NEWTABLE, c.where, "add"); break;
+      case K::kDelTable: table_msg(b, NFT_MSG_DELTABLE, c.where, "delete"); break;
+      case K::kAddChain: chain_msg(b, NFT_MSG_NEWCHAIN, c.chain, "add"); break;
+      case K::kDelChain: chain_msg(b, NFT_MSG_DELCHAIN, WantChain{.ref = c.where}, "delete"); break;
+      case K::kAddRule: add_rule(b, c, d.rules.at(c.rule.ref).get()); break;
+      case K::kDelRule: del_rule(b, c); break;
+    }
+  }
 }
 
-// Whether our accepts can and need to go into a foreign chain's table (a dormant table filters
-// nothing).
-bool writable(const Snapshot& s, const ChainInfo& c) {
-  const TableInfo* t = s.table(c.family, c.table);
-  return t && !(t->flags & NFT_TABLE_F_DORMANT) && !owned(s, c.family, c.table);
-}
-
-// One read-compute-commit round, redone when the ruleset changed before our batch landed.
-Status transact(std::string_view what, const std::function<Status(const Snapshot&, Batch&)>& plan) {
+// One read-plan-commit round, redone when the ruleset changed before our batch landed.
+// `first`: a snapshot already read (by the auto backend's probe), used for the first round.
+Status transact(std::string_view what, const NftDesired& d, std::optional<NftSnapshot> first = std::nullopt) {
   for (int attempt = 0;; ++attempt) {
     auto sock = NftSocket::open();
     if (!sock) return std::move(sock).error().wrap(what);
-    auto snap = load(*sock);
+    Result<NftSnapshot> snap = first ? Result<NftSnapshot>(std::move(*first)) : load(*sock);
+    first.reset();
     if (!snap) return std::move(snap).error().wrap(what);
+    Plan p = make_plan(d.want, snap->s);
+    if (p.refused) return clash_error(p).wrap(what);
+    for (const std::string& c : p.clashes) log("nft: " + c + "; leaving it alone");
+    if (p.changes.empty()) return {};
     Batch b(sock->seq(), snap->genid);
-    if (auto s = plan(*snap, b); !s) return s.error().wrap(what);
-    if (b.empty()) return {};
+    to_batch(b, p, d);
     auto s = sock->commit(b);
     if (s) return {};
     if (s.error().sys != ERESTART || attempt + 1 >= kAttempts) return s.error().wrap(what);
   }
 }
 
+bool present_in(const Snapshot& s, const std::string& network) {
+  if (s.table(NFPROTO_INET, nft_table(network))) return true;
+  const std::string fwd_cm = fwd_comment(network), masq_cm = masq_comment(network);
+  for (const ChainState& c : s.chains) {
+    for (const RuleState& r : c.rules)
+      if (r.comment == fwd_cm || r.comment == masq_cm) return true;
+  }
+  return false;
+}
+
+bool in_use_in(const Snapshot& s) {
+  for (const ChainState& c : s.chains) {
+    if (is_ours_table(c.ref.table)) continue;
+    if (c.base && c.drops) return true;
+    for (const RuleState& r : c.rules)
+      if (!is_zl_comment(r.comment)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+NftDesired nft_desired(const NetworkRules& r) {
+  NftDesired out;
+  Desired& d = out.want;
+  d.network = r.network;
+  d.comments = {masq_comment(r.network), fwd_comment(r.network)};
+  d.own_table_family = NFPROTO_INET;
+  d.own_table = nft_table(r.network);
+  if (r.masquerade) {
+    WantChain c{.ref = {NFPROTO_INET, d.own_table, "postrouting"}, .base = true, .type = "nat",
+                 .hook = NF_INET_POST_ROUTING, .prio = kPrioSrcNat};
+    for (int family : {AF_INET, AF_INET6}) masq_rules(out, r, family, c);
+    if (!c.rules.empty()) d.chains.push_back(std::move(c));
+  }
+  if (!r.bridge.empty()) {
+    WantChain c{.ref = {NFPROTO_INET, d.own_table, "forward"}, .base = true, .type = "filter",
+                 .hook = NF_INET_FORWARD, .prio = kPrioFilter};
+    c.rules = forward_rules(out, r);
+    d.forward_everywhere = c.rules;
+    d.chains.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::string> nft_batch_summary(const Plan& p, const NftDesired& d) {
+  uint32_t seq = 1;
+  Batch b(seq, 7);
+  to_batch(b, p, d);
+  if (b.empty()) return {};
+  b.finish();
+  std::vector<std::string> out;
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(b.data());
+  for (int len = static_cast<int>(b.size()); mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
+      out.push_back("begin");
+    } else if (nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
+      out.push_back("end");
+    } else {
+      out.push_back(b.what(nlh->nlmsg_seq));
+    }
+  }
+  return out;
+}
+
+std::optional<NftSnapshot> NftFirewall::take_probe() {
+  if (!probe_) return std::nullopt;
+  std::optional<NftSnapshot> out(std::move(*probe_));
+  probe_.reset();
+  return out;
+}
+
+Result<bool> NftFirewall::probe(bool& available) {
+  available = false;
+  auto sock = NftSocket::open();
+  if (!sock) return false;
+  auto g = sock->genid();
+  if (!g) return false;  // no nf_tables here
+  available = true;
+  auto s = load(*sock, *g);
+  if (!s) return std::move(s).error();
+  bool used = in_use_in(s->s);
+  probe_ = std::make_shared<NftSnapshot>(std::move(*s));
+  return used;
+}
 
 Status NftFirewall::ensure(const NetworkRules& rules) {
   if (auto s = validate(rules); !s) return s;
-  const std::string table = nft_table(rules.network);
-  const std::string fwd_cm = fwd_comment(rules.network);
-  return transact("network " + rules.network, [&](const Snapshot& s, Batch& b) -> Status {
-    if (auto other = clashing_comment(s, table, rules.network)) {
-      return Error{EEXIST, 0, "table inet " + table + " holds rules commented \"" + *other +
-                                  "\": two network names share a hash; rename one"};
-    }
-    std::vector<WantChain> want = own_chains(rules);
-    if (!own_table_current(s, table, want)) {
-      if (s.table(NFPROTO_INET, table)) del_table(b, table);
-      if (!want.empty()) {
-        add_table(b, table);
-        for (const WantChain& c : want) {
-          add_chain(b, table, c);
-          for (const WantRule& r : c.rules) add_rule(b, NFPROTO_INET, table, c.name, r, true);
-        }
-      }
-    }
-
-    // Foreign forward chains that can drop: our accepts first (after other networks' ones).
-    std::vector<WantRule> fwd;
-    if (!rules.bridge.empty()) fwd = forward_rules(rules);
-    std::vector<const ChainInfo*> targets;
-    for (const ChainInfo& c : s.chains) {
-      if (fwd.empty() || !foreign_forward_chain(c)) continue;
-      auto in_chain = rules_of(s, c.family, c.table, c.name);
-      bool needs = c.policy == NF_DROP ||
-                   std::any_of(in_chain.begin(), in_chain.end(), [](const RuleInfo* r) { return !is_zl_comment(r->comment); });
-      if (needs && writable(s, c)) targets.push_back(&c);
-    }
-    for (const ChainInfo* c : targets) {
-      auto in_chain = rules_of(s, c->family, c->table, c->name);
-      std::vector<const RuleInfo*> ours;
-      bool ok = true, foreign_above = false;
-      for (const RuleInfo* r : in_chain) {
-        if (r->comment == fwd_cm) {
-          if (foreign_above || ours.size() >= fwd.size() || r->fp != fwd[ours.size()].fp) ok = false;
-          ours.push_back(r);
-        } else if (!is_zl_comment(r->comment)) {
-          foreign_above = true;
-        }
-      }
-      if (ok && ours.size() == fwd.size()) continue;
-      for (const RuleInfo* r : ours) del_rule(b, *r);
-      for (auto it = fwd.rbegin(); it != fwd.rend(); ++it) add_rule(b, c->family, c->table, c->name, *it, false);
-    }
-    // Our accepts anywhere else (the chain no longer drops, or the bridge went away): stale.
-    for (const RuleInfo& r : s.rules) {
-      if (r.comment != fwd_cm || is_ours_table(r.table)) continue;
-      bool in_target = std::any_of(targets.begin(), targets.end(), [&](const ChainInfo* c) {
-        return c->family == r.family && c->table == r.table && c->name == r.chain;
-      });
-      if (!in_target && !owned(s, r.family, r.table)) del_rule(b, r);
-    }
-    return {};
-  });
+  return transact("network " + rules.network, nft_desired(rules), take_probe());
 }
 
 Status NftFirewall::remove(const std::string& network) {
-  const std::string table = nft_table(network);
-  const std::string fwd_cm = fwd_comment(network), masq_cm = masq_comment(network);
-  return transact("remove network " + network, [&](const Snapshot& s, Batch& b) -> Status {
-    if (auto other = clashing_comment(s, table, network)) {
-      log("nft: table inet " + table + " belongs to another network (\"" + *other + "\"), leaving it alone");
-    } else if (s.table(NFPROTO_INET, table)) {
-      del_table(b, table);
-    }
-    for (const RuleInfo& r : s.rules) {
-      if (is_ours_table(r.table) || (r.comment != fwd_cm && r.comment != masq_cm)) continue;
-      if (!owned(s, r.family, r.table)) del_rule(b, r);
-    }
-    return {};
-  });
+  return transact("remove network " + network, nft_desired(NetworkRules{network, {}, {}, {}, false}), take_probe());
+}
+
+Result<std::vector<std::string>> NftFirewall::check(const NetworkRules& rules) {
+  if (auto s = validate(rules); !s) return std::move(s).error();
+  std::optional<NftSnapshot> snap = take_probe();
+  if (!snap) {
+    auto sock = NftSocket::open();
+    if (!sock) return std::move(sock).error();
+    auto s = load(*sock);
+    if (!s) return std::move(s).error();
+    snap = std::move(*s);
+  }
+  return make_plan(nft_desired(rules).want, snap->s).describe();
 }
 
 Result<bool> NftFirewall::present(const std::string& network) {
@@ -809,31 +749,7 @@ Result<bool> NftFirewall::present(const std::string& network) {
   if (!sock) return std::move(sock).error();
   auto s = load(*sock);
   if (!s) return std::move(s).error();
-  if (s->table(NFPROTO_INET, nft_table(network))) return true;
-  const std::string fwd_cm = fwd_comment(network), masq_cm = masq_comment(network);
-  for (const RuleInfo& r : s->rules) {
-    if (r.comment == fwd_cm || r.comment == masq_cm) return true;
-  }
-  return false;
-}
-
-Result<bool> NftFirewall::in_use() {
-  auto sock = NftSocket::open();
-  if (!sock) return std::move(sock).error();
-  auto s = load(*sock);
-  if (!s) return std::move(s).error();
-  for (const ChainInfo& c : s->chains) {
-    if (!is_ours_table(c.table) && c.base && c.policy == NF_DROP) return true;
-  }
-  for (const RuleInfo& r : s->rules) {
-    if (!is_ours_table(r.table) && !is_zl_comment(r.comment)) return true;
-  }
-  return false;
-}
-
-bool NftFirewall::available() {
-  auto sock = NftSocket::open();
-  return sock && sock->genid().ok();
+  return present_in(s->s, network);
 }
 
 }  // namespace zl::net::fw

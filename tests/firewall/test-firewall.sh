@@ -152,6 +152,14 @@ fw ensure --backend iptables --network "$NET" --bridge br-fw "${SRC[@]}"
 check_legacy_rules "iptables ensure again"
 expect_eq "iptables: second ensure changes nothing" "$({ save4; save6; })" "$first"
 expect_eq "iptables: present" "$(fw present --backend iptables --network "$NET")" yes
+plan() { fw check --network "$NET" --bridge br-fw "${SRC[@]}" "$@" && echo "rc=0" || echo "rc=$?"; }
+expect_eq "iptables: check of current rules: empty plan" "$(plan --backend iptables)" "rc=0"
+in_node iptables-legacy -t nat -D "ZL-MASQ-$H" -d 224.0.0.0/4 -m comment --comment "$MASQ_CM" -j RETURN
+out=$(plan --backend iptables)
+expect_eq "iptables: check after a rule was deleted: that rule, exit 3" \
+  "$(count '^rule missing: .* ip nat ZL-MASQ-'"$H"': -d 224.0.0.0/4 -j RETURN$' <<<"$out")/$(wc -l <<<"$out")/$(tail -1 <<<"$out")" "1/2/rc=3"
+fw ensure --backend iptables --network "$NET" --bridge br-fw "${SRC[@]}"
+expect_eq "iptables: ensure put back just that rule" "$({ save4; save6; })" "$first"
 fw ensure --backend iptables --network "$NET" --bridge br-fw --source 10.98.0.0/16 --exclude 172.16.0.0/12
 s4=$(save4)
 expect_eq "iptables: changed sources replace the old ones" \
@@ -197,6 +205,16 @@ fw ensure --backend nftables --network "$NET" --bridge br-fw "${SRC[@]}"
 check_nft_rules "nftables ensure again"
 expect_eq "nftables: second ensure changes nothing (same handles)" "$(in_node nft -a list ruleset)" "$first"
 expect_eq "nftables: present" "$(fw present --backend nftables --network "$NET")" yes
+expect_eq "nftables: check of current rules: empty plan" "$(plan --backend nftables)" "rc=0"
+h=$(in_node nft -a list chain inet "zl-$H" postrouting | awk '/ip daddr 224.0.0.0\/4 accept/ { print $NF }')
+in_node nft delete rule inet "zl-$H" postrouting handle "$h"
+out=$(plan --backend nftables)
+expect_eq "nftables: check after a rule was deleted: that rule, exit 3" \
+  "$(count '^rule missing: insert \(before handle [0-9]+\) into inet zl-'"$H"' postrouting: ip daddr 224.0.0.0/4 accept$' <<<"$out")/$(wc -l <<<"$out")/$(tail -1 <<<"$out")" "1/2/rc=3"
+fw ensure --backend nftables --network "$NET" --bridge br-fw "${SRC[@]}"
+check_nft_rules "nftables ensure after a deleted rule"
+expect_eq "nftables: only that rule was added (every other handle kept)" \
+  "$(diff <(grep -v '224.0.0.0/4' <<<"$first") <(in_node nft -a list ruleset | grep -v '224.0.0.0/4') && echo same)" same
 expect_eq "nftables: iptables-nft shows our accept with its comment" \
   "$(in_node iptables-nft -S FORWARD 2>/dev/null | count "^-A FORWARD -i br-fw -m comment --comment \"$FWD_CM\" -j ACCEPT\$")" 1
 fw ensure --backend nftables --network "$NET" --bridge br-fw --source 10.98.0.0/16 --exclude 172.16.0.0/12
@@ -301,7 +319,14 @@ expect_eq "auto, nftables in use: traffic flows (v6)" "$(seen 6 2001:db8::2)" no
 
 in_node iptables-legacy -P FORWARD DROP
 in_node ip6tables-legacy -P FORWARD DROP
-fw ensure --backend auto --network "$NET" --bridge br-fw "${SRC[@]}"
+# What one auto ensure reads from the kernel: "IPT_SO_GET_INFO <table>" per legacy table read,
+# "NFT_MSG_GET…" per nftables request. (LeakSanitizer cannot run under ptrace.)
+in_node env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq -o "$T/reads" -e trace=getsockopt,sendto,sendmsg -s 64 \
+  "$FWTOOL" ensure --backend auto --network "$NET" --bridge br-fw "${SRC[@]}"
+reads=$(sed -nE 's/.*(IP6?T_SO_GET_INFO), "([a-z]+)\\0.*/\1 \2/p; s/.*(NFT_MSG_GET[A-Z]+).*/\1/p' "$T/reads")
+expect_eq "auto, both in use: ruleset read once (each legacy table, one nftables dump)" \
+  "$(count '^IPT_SO_GET_INFO filter$' <<<"$reads")/$(count '^IP6T_SO_GET_INFO filter$' <<<"$reads")/$(sort <<<"$reads" | uniq -d | wc -l)/$(count '^NFT_MSG_GET(GEN|TABLE|CHAIN|RULE)$' <<<"$reads")" \
+  "1/1/0/4"
 expect_eq "auto, both in use: FORWARD accepts in legacy, no legacy NAT" \
   "$(save4 | count "^:ZL-FWD-$H")/$(save6 | count "^:ZL-FWD-$H")/$(zl_legacy_lines | tail -1)/$({ save4; save6; } | count 'ZL-MASQ')" "1/1/8/0"
 expect_eq "auto, both in use: masquerade in nftables" "$(in_node nft list ruleset | count 'masquerade comment')" 2

@@ -1,10 +1,11 @@
 // zl-fwtool: drives libnet/firewall/firewall.h from the shell suites.
-//   zl-fwtool ensure|remove|present --backend auto|iptables|nftables --network NAME
+//   zl-fwtool ensure|remove|present|check --backend auto|iptables|nftables --network NAME
 //             [--bridge IF] [--source CIDR]... [--exclude CIDR]... [--no-masq]
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "libnet/firewall/firewall.h"
 
@@ -12,7 +13,7 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: zl-fwtool ensure|remove|present --backend auto|iptables|nftables --network NAME\n"
+               "usage: zl-fwtool ensure|remove|present|check --backend auto|iptables|nftables --network NAME\n"
                "                 [--bridge IF] [--source CIDR]... [--exclude CIDR]... [--no-masq]\n");
   return 2;
 }
@@ -28,7 +29,7 @@ int main(int argc, char** argv) {
   using namespace zl::net;
   if (argc < 2) return usage();
   const std::string_view cmd = argv[1];
-  if (cmd != "ensure" && cmd != "remove" && cmd != "present") return usage();
+  if (cmd != "ensure" && cmd != "remove" && cmd != "present" && cmd != "check") return usage();
 
   NetworkRules rules;
   FirewallBackend backend = FirewallBackend::kAuto;
@@ -70,6 +71,12 @@ int main(int argc, char** argv) {
     if (auto s = (*fw)->ensure(rules); !s) return fail(s.error());
   } else if (cmd == "remove") {
     if (auto s = (*fw)->remove(rules.network); !s) return fail(s.error());
+  } else if (cmd == "check") {
+    // The plan, one line per change; exit 3 when it is not empty (the rules are not in place).
+    auto p = (*fw)->check(rules);
+    if (!p) return fail(p.error());
+    for (const std::string& line : *p) std::puts(line.c_str());
+    return p->empty() ? 0 : 3;
   } else {
     auto p = (*fw)->present(rules.network);
     if (!p) return fail(p.error());
