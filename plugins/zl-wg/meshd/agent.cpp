@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -66,6 +67,7 @@ class Agent {
   Status open_watch(bool compacted = false);
   Status serve_once();
   Status on_watch_batch(const WatchBatch& b);
+  bool is_ours(const std::string& key) const;  // our node record or one of our subnets
   void publish();
   void apply_peers(const std::vector<MeshPeer>& peers);
   void reap(const View& v);
@@ -316,6 +318,11 @@ Status Agent::connect() {
 }
 
 
+bool Agent::is_ours(const std::string& key) const {
+  if (key == keys_.node(cfg_.node)) return true;
+  return std::any_of(subnets_.begin(), subnets_.end(), [&](const net::IpNet& s) { return key == keys_.subnet(s); });
+}
+
 Status Agent::on_watch_batch(const WatchBatch& b) {
   for (const auto& e : b.events) {
     const std::string& k = e.kv.key;
@@ -323,13 +330,8 @@ Status Agent::on_watch_batch(const WatchBatch& b) {
       kvs_[k] = e.kv;
     } else {
       kvs_.erase(k);
-      // Our own records removed (an operator's leave, the reaper while we were away): join again.
-      if (k == keys_.node(cfg_.node) || (k.starts_with(keys_.subnets()) && [&] {
-            for (const auto& s : subnets_) if (k == keys_.subnet(s)) return true;
-            return false;
-          }())) {
-        rejoin_ = true;
-      }
+      // Our own records removed (the reaper while we were away, an operator): join again.
+      if (is_ours(k)) rejoin_ = true;
     }
     revision_ = std::max(revision_, e.kv.mod_revision);
   }
