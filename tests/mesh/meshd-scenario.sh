@@ -208,4 +208,6 @@ if mesh_ping_matrix >"$T/matrix"; then pass "ping matrix after the leave"; else 
 echo "# a leave while the agent runs is refused"
 if out=$(mesh_meshd 3 leave 2>&1); then fail "leave of a running node succeeded"; else pass "leave of a running node refused: $out"; fi
 expect_eq "node 3 still has its subnet record" "$(ctl get "$(key "subnets/$(subnet_of 3)")" --print-value-only | jq -r .node)" "n3"
+check "no sanitizer report from any agent (stopped ones included)" \
+  sh -c "! grep -lE 'Sanitizer|runtime error' $MESH_DIR/n*/agent.log"
 finish

@@ -138,4 +138,5 @@ check "r3's node record reaped" wait_for 40 sh -c "[ -z \"\$(ip netns exec $ns e
 expect_eq "r3's subnet freed with it" "$(etcd_ctl get "/zl-cni/v1/zl-mesh/subnets/$s3" --keys-only)" ""
 check "the others drop r3's peer" wait_for 10 sh -c "[ \"\$(jq '.peers | length' $T/n2/peers.json)\" = $((K - 2)) ]"
 expect_eq "exactly one agent reaped it" "$(cat "$T"/n*/log | grep -c 'reaped node r3')" "1"
+check "no sanitizer report from any agent" sh -c "! grep -lE 'Sanitizer|runtime error' $T/n*/log"
 finish
