@@ -216,22 +216,22 @@ mesh_ping() {
 # mesh_ping_matrix: prints every pod × every pod; returns the number of failures.
 mesh_ping_matrix() {
   local n k m j fails=0 line
-  printf '%-14s' "from \\ to"
+  printf '%-15s' "from \\ to"
   for ((m = 1; m <= MESH_NODES; m++)); do
-    for ((j = 1; j <= MESH_PODS; j++)); do printf '%-12s' "$(mesh_pod_ip "$m" "$j")"; done
+    for ((j = 1; j <= MESH_PODS; j++)); do printf '%-15s' "$(mesh_pod_ip "$m" "$j")"; done
   done
   echo
   for ((n = 1; n <= MESH_NODES; n++)); do
     for ((k = 1; k <= MESH_PODS; k++)); do
-      line=$(printf '%-14s' "$(mesh_pod_ip "$n" "$k")")
+      line=$(printf '%-15s' "$(mesh_pod_ip "$n" "$k")")
       for ((m = 1; m <= MESH_NODES; m++)); do
         for ((j = 1; j <= MESH_PODS; j++)); do
           if [ "$m$j" = "$n$k" ]; then
-            line+=$(printf '%-12s' "-")
+            line+=$(printf '%-15s' "-")
           elif mesh_ping "$(mesh_pod "$n" "$k")" "$(mesh_pod_ip "$m" "$j")"; then
-            line+=$(printf '%-12s' "ok")
+            line+=$(printf '%-15s' "ok")
           else
-            line+=$(printf '%-12s' "FAIL")
+            line+=$(printf '%-15s' "FAIL")
             fails=$((fails + 1))
           fi
         done
