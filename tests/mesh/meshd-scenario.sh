@@ -142,6 +142,16 @@ sleep "$outage"
 for n in 1 2 3 4; do expect_eq "node $n keeps 3 peers after ${outage}s without etcd" "$(device_peers "$n")" "3"; done
 check "status says etcd unreachable" sh -c "ip netns exec $(mesh_node 1) $BUILD/zl-meshd status $(mesh_conflist_path 1) | grep -q 'etcd: unreachable'"
 check "a pod ADD still works with etcd down (subnet from the file)" mesh_add_pod 2 2
+echo "  node 3 reboots meanwhile: agent killed, subnet file (/run) and device gone, agent started again"
+mesh_agent_stop 3 KILL
+rm -f "$MESH_DIR/n3/subnet4"
+ip -n "$(mesh_node 3)" link del "$(mesh_wg 3)"
+mesh_agent_start 3
+check "node 3's agent, started with etcd down, wrote its subnet file from its last known state" \
+  mesh_wait 10 test -s "$MESH_DIR/n3/subnet4"
+check "… and rebuilt the device with its 3 peers" mesh_wait 20 sh -c \
+  "[ \"\$(ip netns exec $(mesh_node 3) $BUILD/zl-wg show $(mesh_wg 3) --json | jq '.interfaces[0].peers | length')\" = 3 ]"
+check "… and its pod reaches node 1's pod again" mesh_ping "$(mesh_pod 3 1)" "$(mesh_pod_ip 1 1)"
 for i in 0 1 2; do etcd_restart_member "$i"; done
 etcd_wait_healthy 60
 kill -INT "$pinger"
