@@ -179,8 +179,6 @@ void write_compare(JWriter& w, const Compare& c) {
   w.EndObject();
 }
 
-std::string finish(rapidjson::StringBuffer& sb) { return std::string(sb.GetString(), sb.GetSize()); }
-
 }  // namespace
 
 std::string b64_encode(std::string_view in) {
@@ -224,7 +222,7 @@ std::string range_request(const std::string& key, bool prefix, int64_t revision)
   write_range_keys(w, key, prefix);
   if (revision) write_i64(w, "revision", revision);
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string put_request(const std::string& key, const std::string& value, int64_t lease) {
@@ -235,7 +233,7 @@ std::string put_request(const std::string& key, const std::string& value, int64_
   write_key(w, "value", value);
   if (lease) write_i64(w, "lease", lease);
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string delete_request(const std::string& key, bool prefix) {
@@ -244,7 +242,7 @@ std::string delete_request(const std::string& key, bool prefix) {
   w.StartObject();
   write_range_keys(w, key, prefix);
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string txn_request(const std::vector<Compare>& compares, const std::vector<TxnOp>& success,
@@ -265,7 +263,7 @@ std::string txn_request(const std::vector<Compare>& compares, const std::vector<
   for (const TxnOp& op : failure) write_op(w, op);
   w.EndArray();
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string grant_request(int64_t ttl_seconds) {
@@ -274,7 +272,7 @@ std::string grant_request(int64_t ttl_seconds) {
   w.StartObject();
   write_i64(w, "TTL", ttl_seconds);
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string lease_id_request(int64_t lease_id) {
@@ -283,7 +281,7 @@ std::string lease_id_request(int64_t lease_id) {
   w.StartObject();
   write_i64(w, "ID", lease_id);
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string watch_request(const std::string& prefix, int64_t start_revision) {
@@ -296,7 +294,7 @@ std::string watch_request(const std::string& prefix, int64_t start_revision) {
   if (start_revision) write_i64(w, "start_revision", start_revision);
   w.EndObject();
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 std::string auth_request(const std::string& user, const std::string& password) {
@@ -308,7 +306,7 @@ std::string auth_request(const std::string& user, const std::string& password) {
   w.Key("password");
   w.String(password);
   w.EndObject();
-  return finish(sb);
+  return cni::buffer_text(sb);
 }
 
 namespace {
