@@ -1,5 +1,7 @@
 #include "plugins/zl-wg/meshd/records.h"
 
+#include <algorithm>
+
 #include "libcni/errors.h"
 #include "libcni/json.h"
 #include "libnet/core/names.h"
@@ -92,17 +94,20 @@ Result<ClusterRecord> decode_cluster(const std::string& value) {
   ClusterRecord r;
   auto c4 = get_prefix(o, "clusterCIDR");
   if (!c4) return std::move(c4).error();
+  if (!c4->addr.is_v4()) return bad("clusterCIDR: not IPv4");
   r.cidr = *c4;
-  auto len = cni::get_int(o, "subnetLength", "subnetLength", r.cidr.len, r.cidr.addr.bits());
+  // Defaults as the agent's config has them, so a record without lengths means the same.
+  auto len = cni::get_int(o, "subnetLength", "subnetLength", r.cidr.len, 32);
   if (!len) return std::move(len).error();
-  r.len = static_cast<int>(len->value_or(24));
+  r.len = static_cast<int>(len->value_or(std::max(24, r.cidr.len)));
   if (cni::member(o, "clusterCIDRv6")) {
     auto c6 = get_prefix(o, "clusterCIDRv6");
     if (!c6) return std::move(c6).error();
+    if (c6->addr.is_v4()) return bad("clusterCIDRv6: not IPv6");
     r.cidr6 = *c6;
     auto l6 = cni::get_int(o, "subnetLengthV6", "subnetLengthV6", c6->len, 128);
     if (!l6) return std::move(l6).error();
-    r.len6 = static_cast<int>(l6->value_or(64));
+    r.len6 = static_cast<int>(l6->value_or(std::max(64, c6->len)));
   }
   return r;
 }
