@@ -84,6 +84,7 @@ class Agent {
   int64_t revision_ = 0;
   int64_t lease_ = 0;
   std::vector<net::IpNet> subnets_;
+  net::wg::Endpoint endpoint_;  // what the node record publishes, resolved once per join
   LastKnown state_;
   bool online_ = false, joined_ = false, rejoin_ = false, dirty_ = false, device_synced_ = false;
   int64_t dirty_at_ = 0, next_keepalive_ = 0, next_resync_ = 0, retry_at_ = 0, backoff_ = 250;
@@ -223,9 +224,7 @@ Status Agent::claim_subnets() {
 
 // The node record, written only when it differs (compare-and-swap on what was listed).
 Status Agent::publish_node() {
-  auto ep = own_endpoint(cfg_);
-  if (!ep) return std::move(ep).error();
-  NodeRecord want{.public_key = self_.public_key, .endpoint = *ep, .subnets = subnets_,
+  NodeRecord want{.public_key = self_.public_key, .endpoint = endpoint_, .subnets = subnets_,
                   .keepalive = cfg_.keepalive, .behind_nat = cfg_.behind_nat};
   std::string key = keys_.node(cfg_.node);
   auto it = kvs_.find(key);
@@ -267,7 +266,9 @@ Status Agent::relist() {
 }
 
 Status Agent::join() {
-  if (auto ep = own_endpoint(cfg_); !ep) return std::move(ep).error();  // before anything is claimed
+  auto ep = own_endpoint(cfg_);  // before anything is claimed
+  if (!ep) return std::move(ep).error();
+  endpoint_ = *ep;
   if (auto s = ensure_cluster(); !s) return s;
   if (auto s = relist(); !s) return s;
   if (auto s = claim_subnets(); !s) return s;

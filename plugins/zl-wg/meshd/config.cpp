@@ -8,6 +8,7 @@
 #include "libcni/conflist.h"
 #include "libcni/errors.h"
 #include "libnet/core/file.h"
+#include "plugins/zl-wg/meshd/records.h"
 
 namespace zl::meshd {
 
@@ -174,13 +175,6 @@ Result<std::vector<std::string>> subnet_files(const cni::NetConf& bridge) {
     }
   }
   return out;
-}
-
-bool valid_node_name(const std::string& n) {
-  if (n.empty() || n.size() > 63) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-  });
 }
 
 Status take_bridge(const cni::Conflist& cl, MeshConfig& out) {

@@ -197,7 +197,9 @@ std::optional<std::string> check_node(const View& v, const std::string& name, co
   return std::nullopt;
 }
 
-bool valid_name(const std::string& n) {
+}  // namespace
+
+bool valid_node_name(const std::string& n) {
   if (n.empty() || n.size() > 63) return false;
   for (char c : n) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
@@ -205,8 +207,6 @@ bool valid_name(const std::string& n) {
   }
   return true;
 }
-
-}  // namespace
 
 View build_view(const Keys& keys, const Self& self, const std::map<std::string, KeyValue>& kvs) {
   View v;
@@ -216,7 +216,7 @@ View build_view(const Keys& keys, const Self& self, const std::map<std::string, 
   for (auto it = kvs.lower_bound(np); it != kvs.end() && it->first.starts_with(np); ++it) {
     std::string name = it->first.substr(np.size());
     std::string what = "nodes/" + cni::printable(name, 64);
-    if (!valid_name(name)) {
+    if (!valid_node_name(name)) {
       v.skipped.push_back(what + ": not a node name");
       continue;
     }

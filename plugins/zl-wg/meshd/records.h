@@ -86,6 +86,9 @@ struct Self {
   ClusterRecord cluster;
 };
 
+// A node name: 1-63 of [A-Za-z0-9._-] (a key component, a log word, never a path).
+bool valid_node_name(const std::string& name);
+
 // The mesh from every key under the prefix (key → kv). Pure.
 View build_view(const Keys& keys, const Self& self, const std::map<std::string, KeyValue>& kvs);
 
