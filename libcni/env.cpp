@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "libcni/errors.h"
+#include "libcni/json.h"
 
 namespace zl::cni {
 namespace {
@@ -39,7 +40,7 @@ bool valid_identifier(std::string_view s) {
 }
 
 Status validate_ifname(std::string_view name) {
-  std::string q = "interface name \"" + std::string(name) + "\"";
+  std::string q = "interface name \"" + printable(name) + "\"";
   if (name.empty()) return fail(kErrInvalidEnv, "interface name is empty");
   if (name.size() > 15) return fail(kErrInvalidEnv, q + ": longer than 15 bytes");
   if (name == "." || name == "..") return fail(kErrInvalidEnv, q + ": not allowed");
@@ -48,6 +49,9 @@ Status validate_ifname(std::string_view name) {
       return fail(kErrInvalidEnv, q + ": must not contain '/', ':' or whitespace");
     }
   }
+  // The kernel takes any other bytes, but the name goes into results and the IPAM state, which
+  // are JSON: not UTF-8, it would make them unreadable.
+  if (!valid_utf8(name)) return fail(kErrInvalidEnv, q + ": not UTF-8");
   return {};
 }
 
@@ -121,8 +125,11 @@ Result<Env> parse_env(const EnvLookup& lookup, std::span<const std::string_view>
     return fail(kErrInvalidEnv, "required environment variables missing for " + env.command_name + ": " + m);
   }
   if (!env.container_id.empty() && !valid_identifier(env.container_id)) {
-    return fail(kErrInvalidEnv, "CNI_CONTAINERID \"" + env.container_id +
+    return fail(kErrInvalidEnv, "CNI_CONTAINERID \"" + printable(env.container_id) +
                                     "\": must start with a letter or digit and contain only letters, digits, '_', '.', '-'");
+  }
+  if (!valid_utf8(env.netns)) {
+    return fail(kErrInvalidEnv, "CNI_NETNS \"" + printable(env.netns) + "\": not UTF-8 (it goes into the result as the sandbox)");
   }
   if (!env.ifname.empty() || info->need_ifname) {
     if (auto s = validate_ifname(env.ifname); !s) return std::move(s).error().wrap("CNI_IFNAME");

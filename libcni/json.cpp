@@ -3,6 +3,7 @@
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "libcni/errors.h"
 
@@ -19,9 +20,19 @@ int error_code(const Error& e) {
 
 namespace detail {
 
+bool has_surrogate(const char* s, size_t n) {
+  for (const void* p; n > 1 && (p = std::memchr(s, 0xed, n - 1)) != nullptr;) {
+    size_t i = static_cast<const char*>(p) - s;
+    if (static_cast<unsigned char>(s[i + 1]) >= 0xa0) return true;
+    s += i + 1;
+    n -= i + 1;
+  }
+  return false;
+}
+
 std::string run_reader(std::string_view text,
                        const std::function<rapidjson::ParseResult(rapidjson::Reader&, rapidjson::MemoryStream&)>& parse,
-                       const bool& too_deep, const std::string* handler_why) {
+                       const Refusal& refused, const std::string* handler_why) {
   if (text.size() > kMaxJsonBytes) {
     return std::to_string(text.size()) + " bytes: larger than the limit of " + std::to_string(kMaxJsonBytes >> 20) +
            " MiB";
@@ -30,7 +41,11 @@ std::string run_reader(std::string_view text,
   rapidjson::MemoryStream ms(text.data(), text.size());
   rapidjson::ParseResult r = parse(reader, ms);
   if (!r.IsError()) return {};
-  if (too_deep) return "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at offset " + std::to_string(r.Offset());
+  if (refused == Refusal::kSurrogate) {
+    return "string before offset " + std::to_string(r.Offset()) +
+           ": a \\u escape of a lone UTF-16 surrogate (not a character; its pair is missing)";
+  }
+  if (refused == Refusal::kTooDeep) return "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at offset " + std::to_string(r.Offset());
   if (handler_why && !handler_why->empty()) return *handler_why;
   return "invalid JSON at offset " + std::to_string(r.Offset()) + ": " + rapidjson::GetParseError_En(r.Code());
 }
@@ -41,13 +56,13 @@ Result<std::unique_ptr<rapidjson::Document>> parse_json(std::string_view text, s
   auto doc = std::make_unique<rapidjson::Document>();
   std::string why;
   auto build = [&](rapidjson::Document& d) {
-    detail::DepthLimit<rapidjson::Document> limited{d};
+    detail::JsonGuard<rapidjson::Document> limited{d};
     why = detail::run_reader(
         text,
         [&](rapidjson::Reader& r, rapidjson::MemoryStream& ms) {
           return r.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(ms, limited);
         },
-        limited.too_deep, nullptr);
+        limited.refused, nullptr);
     return why.empty();
   };
   doc->Populate(build);
@@ -123,6 +138,29 @@ Result<std::string> get_path(const JVal& obj, std::string_view key, std::string_
   return p;
 }
 
+// The length of the UTF-8 character at s[i], or 0 when no valid one starts there (overlong,
+// surrogate, beyond U+10FFFF or cut short).
+static size_t utf8_char_len(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+  if (n >= 3) {
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90)) {
+      return 0;
+    }
+  }
+  return n;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0, n; i < s.size(); i += n)
+    if ((n = utf8_char_len(s, i)) == 0) return false;
+  return true;
+}
+
 std::string printable(std::string_view s, size_t max) {
   std::string out;
   out.reserve(std::min(s.size(), max) + 4);
@@ -132,20 +170,13 @@ std::string printable(std::string_view s, size_t max) {
       out += "\xe2\x80\xa6";  // …
       break;
     }
-    auto c = static_cast<unsigned char>(s[i]);
-    // The length a valid sequence starting with c has, and its minimum second byte range.
-    size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    if (ok && n >= 3) {
-      auto c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
-    }
-    if (!ok) {
+    size_t n = utf8_char_len(s, i);
+    if (n == 0) {
       out += "\xef\xbf\xbd";  // U+FFFD
       ++i;
       continue;
     }
+    auto c = static_cast<unsigned char>(s[i]);
     if (n == 1 && ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)) {
       out += '?';  // no terminal escape sequences from what we were given
     } else {

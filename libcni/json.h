@@ -27,7 +27,9 @@ using JWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 // Every JSON document we read (stdin, IPAM state, delegated plugins' answers, peer lists,
 // conflists) goes through parse_json or parse_json_sax: iterative (no recursion in the
 // parser), UTF-8 validated, at most kMaxJsonBytes long and kMaxJsonDepth deep, so nothing
-// later (serializing, copying, comparing) can recurse without bound either.
+// later (serializing, copying, comparing) can recurse without bound either. Validation covers
+// what escapes decode to as well: a lone UTF-16 surrogate ("\udc00") is refused, so every
+// string we keep can be written back out as valid JSON.
 inline constexpr size_t kMaxJsonBytes = size_t{64} << 20;
 inline constexpr unsigned kMaxJsonDepth = 128;
 
@@ -35,12 +37,18 @@ inline constexpr unsigned kMaxJsonDepth = 128;
 Result<std::unique_ptr<rapidjson::Document>> parse_json(std::string_view text, std::string_view what);
 
 namespace detail {
-// Forwards SAX events to `inner`, refusing nesting beyond kMaxJsonDepth.
+// Why the guard refused a document, if it did.
+enum class Refusal { kNone, kTooDeep, kSurrogate };
+// True when the decoded string holds an encoded UTF-16 surrogate (ED A0..BF xx): RapidJSON
+// lets "\ud800" or "\udc00" without its pair through as such bytes, which is not UTF-8.
+bool has_surrogate(const char* s, size_t n);
+// Forwards SAX events to `inner`, refusing nesting beyond kMaxJsonDepth and strings that
+// decoded to something that is not UTF-8.
 template <class Inner>
-struct DepthLimit {
+struct JsonGuard {
   Inner& inner;
   unsigned depth = 0;
-  bool too_deep = false;
+  Refusal refused = Refusal::kNone;
   bool Null() { return inner.Null(); }
   bool Bool(bool b) { return inner.Bool(b); }
   bool Int(int i) { return inner.Int(i); }
@@ -49,22 +57,27 @@ struct DepthLimit {
   bool Uint64(uint64_t i) { return inner.Uint64(i); }
   bool Double(double d) { return inner.Double(d); }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return inner.RawNumber(s, n, copy); }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return inner.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return inner.Key(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return utf8(s, n) && inner.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return utf8(s, n) && inner.Key(s, n, copy); }
   bool StartObject() { return enter() && inner.StartObject(); }
   bool EndObject(rapidjson::SizeType n) { return --depth, inner.EndObject(n); }
   bool StartArray() { return enter() && inner.StartArray(); }
   bool EndArray(rapidjson::SizeType n) { return --depth, inner.EndArray(n); }
   bool enter() {
     if (++depth <= kMaxJsonDepth) return true;
-    too_deep = true;
+    refused = Refusal::kTooDeep;
+    return false;
+  }
+  bool utf8(const char* s, size_t n) {
+    if (!has_surrogate(s, n)) return true;
+    refused = Refusal::kSurrogate;
     return false;
   }
 };
 // Runs the reader; "" on success, else why (the handler's own reason when it refused).
 std::string run_reader(std::string_view text, const std::function<rapidjson::ParseResult(rapidjson::Reader&,
                                                                                           rapidjson::MemoryStream&)>& parse,
-                       const bool& too_deep, const std::string* handler_why);
+                       const Refusal& refused, const std::string* handler_why);
 }  // namespace detail
 
 // SAX parsing with the same limits and errors as parse_json. `handler_why`: the reason the
@@ -72,13 +85,13 @@ std::string run_reader(std::string_view text, const std::function<rapidjson::Par
 template <class Handler>
 Status parse_json_sax(std::string_view text, std::string_view what, Handler& handler,
                       const std::string* handler_why = nullptr) {
-  detail::DepthLimit<Handler> limited{handler};
+  detail::JsonGuard<Handler> limited{handler};
   std::string why = detail::run_reader(
       text,
       [&](rapidjson::Reader& r, rapidjson::MemoryStream& ms) {
         return r.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(ms, limited);
       },
-      limited.too_deep, handler_why);
+      limited.refused, handler_why);
   if (why.empty()) return {};
   return Error::make(kErrDecode, std::string(what) + ": " + why);
 }
@@ -88,6 +101,8 @@ std::string json_snippet(const JVal& v);
 // `s` made valid UTF-8 (invalid sequences become U+FFFD) and cut to about `max` bytes with
 // "…" at a character boundary: for echoing untrusted text in messages.
 std::string printable(std::string_view s, size_t max = 256);
+// Whether s is UTF-8 (what every JSON document we write must be).
+bool valid_utf8(std::string_view s);
 
 // Member lookup that tolerates non-objects; nullptr when absent or null.
 const JVal* member(const JVal& obj, std::string_view key);

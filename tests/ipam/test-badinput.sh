@@ -110,6 +110,9 @@ echo "== bad interface and container names"
 bad "16-byte ifname" 4 'abcdefghijklmnop' ADD "$conf" bad abcdefghijklmnop
 bad "ifname a/b" 4 '"a/b"' ADD "$conf" bad a/b
 bad "ifname .." 4 '"\.\."' ADD "$conf" bad ..
+bad "ifname not UTF-8" 4 'not UTF-8' ADD "$conf" bad $'eth\xff'
+bad "ifname an encoded surrogate" 4 'not UTF-8' ADD "$conf" bad $'e\xed\xa0\x80'
+bad "netns path not UTF-8" 4 'CNI_NETNS.*not UTF-8' ADD "$conf" bad eth0 CNI_NETNS=$'/run/netns/\xff'
 bad "container ID ../evil" 4 '\.\./evil' ADD "$conf" ../evil
 bad "DEL with ifname a/b" 4 '"a/b"' DEL "$conf" keep a/b
 

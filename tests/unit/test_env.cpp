@@ -115,6 +115,22 @@ TEST_CASE("parse_env: a bad CNI_IFNAME is code 4 naming the variable") {
   CHECK_FAILS(parse_env(e.lookup(), kKnown), kErrInvalidEnv, "CNI_IFNAME");
 }
 
+TEST_CASE("parse_env: an interface name or netns path that is not UTF-8 is code 4 (it would go into JSON)") {
+  // The kernel takes such a name, but the IPAM state and the result are JSON: one ADD with it
+  // made the network's state unreadable for every later call.
+  for (std::string bad : {"eth\xff", "\xed\xa0\x80", "e\xc3", "\xc0\xaf"}) {
+    CAPTURE(bad);
+    auto e = env_for("ADD");
+    e.vars["CNI_IFNAME"] = bad;
+    CHECK_FAILS(parse_env(e.lookup(), kKnown), kErrInvalidEnv, "not UTF-8");
+  }
+  auto e = env_for("ADD");
+  e.vars["CNI_IFNAME"] = "\xc3\xa9th0";
+  CHECK(parse_env(e.lookup(), kKnown).ok());
+  e.vars["CNI_NETNS"] = "/run/netns/\xff";
+  CHECK_FAILS(parse_env(e.lookup(), kKnown), kErrInvalidEnv, "CNI_NETNS \"/run/netns/\xef\xbf\xbd\": not UTF-8");
+}
+
 TEST_CASE("validate_ifname: the kernel's rules") {
   CHECK(validate_ifname("eth0").ok());
   CHECK(validate_ifname("a").ok());

@@ -62,6 +62,25 @@ TEST_CASE("json: oversized documents and invalid UTF-8 are decode errors") {
   CHECK_FAILS(cni::parse_json("{\"name\":\"\xed\xa0\x80\"}", "stdin"), kErrDecode, "invalid JSON");
 }
 
+TEST_CASE("json: an escape that decodes to a lone UTF-16 surrogate is a decode error, in keys and values") {
+  // A raw surrogate is invalid UTF-8 already; the escaped one must not sneak the same bytes in
+  // (the state file would then be written with bytes that never parse again).
+  for (const char* text : {R"({"name":"a\udc00"})", R"({"a\udfff":1})", R"({"name":"\ud800"})",
+                           R"({"name":"x\udc00\ud800y"})"}) {
+    CAPTURE(text);
+    CHECK_FAILS(cni::parse_json(text, "stdin"), kErrDecode, "stdin: ");
+  }
+  CHECK_FAILS(cni::parse_json(R"({"name":"a\udc00"})", "stdin"), kErrDecode, "lone UTF-16 surrogate");
+  auto pair = cni::parse_json(R"({"name":"\ud83d\ude00 \u00e9\u0000"})", "stdin");  // a pair, é, NUL: fine
+  REQUIRE(pair.ok());
+  CHECK(std::string((**pair)["name"].GetString(), (**pair)["name"].GetStringLength()) ==
+        std::string("\xf0\x9f\x98\x80 \xc3\xa9\0", 8));
+  CHECK_FAILS(ipam::parse_state(R"({"allocations":[{"ip":"10.0.0.1","containerID":"a\udc00","ifname":"e"}]})", "state"),
+              kErrDecode, "lone UTF-16 surrogate");
+  CHECK(!cni::detail::has_surrogate("\xed\x9f\xbf", 3));  // U+D7FF, the last character before them
+  CHECK(cni::detail::has_surrogate("ab\xed\xa0\x80", 5));
+}
+
 TEST_CASE("dispatch: a million nested arrays on stdin get a CNI error, even for VERSION") {
   for (const char* cmd : {"VERSION", "ADD", "DEL", "CHECK"}) {
     CAPTURE(cmd);
