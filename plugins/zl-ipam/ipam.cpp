@@ -75,7 +75,12 @@ Status cmd_check(const cni::Context& ctx) {
 
 Status cmd_status(const cni::Context& ctx) {
   auto config = parse_config(ctx.conf);
-  if (!config) return std::move(config).error();
+  if (!config) {
+    // A subnet file not written yet: ADD would say "try again later"; STATUS says why the
+    // network cannot serve an ADD now, which is 50 for STATUS.
+    if (config.error().code != cni::kErrTryAgainLater) return std::move(config).error();
+    return fail(cni::kErrNotAvailable, config.error().msg);
+  }
   auto state = Store::peek(*config);
   if (!state) return fail(cni::kErrNotAvailable, "state unreadable: " + state.error().msg);
   Allocator alloc(*config, *state);

@@ -26,7 +26,7 @@ write_subnet() { rm -f "$sf"; printf '%s' "$1" >"$sf"; chmod "${2:-0644}" "$sf";
 echo "== not written yet"
 bad "missing subnetFile is code 11" 11 "ipam\.ranges\[0\]\[0\]\.subnetFile $sf: not written yet: is zl-meshd running\?" "$conf"
 cni_exec zl-ipam STATUS "$conf"
-expect_cni_error "STATUS before the file exists: code 11 too" 11 "$sf: not written yet"
+expect_cni_error "STATUS before the file exists: code 50 (cannot serve an ADD now)" 50 "$sf: not written yet"
 
 echo "== hostile or bad files"
 write_subnet $'10.98.3.0/24\n' 0666
