@@ -49,19 +49,41 @@ Result<DirLock> DirLock::acquire(const std::string& dir) {
   return l;
 }
 
-Result<FileLock> FileLock::acquire(const std::string& path) {
+// The lock file at `path`, locked; an empty fd when `wait` is false and another holder has it.
+static Result<UniqueFd> lock_file(const std::string& path, bool wait) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    FileLock l;
-    l.fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
-    if (!l.fd_) return Error::from_errno(errno, "open lock " + path);
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+    if (!fd) return Error::from_errno(errno, "open lock " + path);
     struct stat held {}, now {};
-    if (::fstat(l.fd_.get(), &held) != 0) return Error::from_errno(errno, "stat lock " + path);
+    if (::fstat(fd.get(), &held) != 0) return Error::from_errno(errno, "stat lock " + path);
     if (!S_ISREG(held.st_mode)) return Error::from_errno(EINVAL, "lock " + path + ": " + type_name(held.st_mode));
-    if (auto s = flock_ex(l.fd_.get(), path); !s) return std::move(s).error();
+    if (wait) {
+      if (auto s = flock_ex(fd.get(), path); !s) return std::move(s).error();
+    } else if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) return UniqueFd{};
+      return Error::from_errno(errno, "lock " + path);
+    }
     // Locked, but maybe a file someone had already unlinked or replaced: then take the new one.
-    if (::stat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino && now.st_dev == held.st_dev) return l;
+    if (::stat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino && now.st_dev == held.st_dev) return fd;
   }
   return Error::from_errno(EAGAIN, "lock " + path + ": keeps being replaced");
+}
+
+Result<FileLock> FileLock::acquire(const std::string& path) {
+  auto fd = lock_file(path, true);
+  if (!fd) return std::move(fd).error();
+  FileLock l;
+  l.fd_ = std::move(*fd);
+  return l;
+}
+
+Result<std::optional<FileLock>> FileLock::try_acquire(const std::string& path) {
+  auto fd = lock_file(path, false);
+  if (!fd) return std::move(fd).error();
+  if (!*fd) return std::optional<FileLock>{};
+  FileLock l;
+  l.fd_ = std::move(*fd);
+  return std::optional<FileLock>{std::move(l)};
 }
 
 Result<UniqueFd> open_regular(const std::string& path, const FileRules& rules, struct stat* st_out) {

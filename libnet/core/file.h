@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,8 @@ class DirLock {
 class FileLock {
  public:
   static Result<FileLock> acquire(const std::string& path);
+  // Without waiting: nullopt when another holder has it (a running instance of a program).
+  static Result<std::optional<FileLock>> try_acquire(const std::string& path);
 
  private:
   UniqueFd fd_;

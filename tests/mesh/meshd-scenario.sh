@@ -216,7 +216,15 @@ MESH_NODES=3
 if mesh_ping_matrix >"$T/matrix"; then pass "ping matrix after the leave"; else fail "ping matrix after the leave"; cat "$T/matrix"; fi
 
 echo "# a leave while the agent runs is refused"
-if out=$(mesh_meshd 3 leave 2>&1); then fail "leave of a running node succeeded"; else pass "leave of a running node refused: $out"; fi
+if out=$(mesh_meshd 3 leave 2>&1); then
+  fail "leave of a running node succeeded"
+  # What the agent did, and whether it still runs: the evidence for a failure seen once.
+  kill -0 "$(cat "$MESH_DIR/n3/agent.pid")" && echo "  node 3's agent still runs" || echo "  node 3's agent is gone"
+  ctl get "$(key alive/)" --prefix -w fields | grep -E '"Key"|"Lease"' | sed 's/^/  /'
+  tail -n 40 "$MESH_DIR/n3/agent.log" | sed 's/^/  n3: /'
+else
+  pass "leave of a running node refused: $out"
+fi
 expect_eq "node 3 still has its subnet record" "$(ctl get "$(key "subnets/$(subnet_of 3)")" --print-value-only | jq -r .node)" "n3"
 check "no sanitizer report from any agent (stopped ones included)" \
   sh -c "! grep -lE 'Sanitizer|runtime error' $MESH_DIR/n*/agent.log"

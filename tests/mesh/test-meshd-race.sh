@@ -90,6 +90,23 @@ check "r2 has r1's new key as a peer" wait_for 10 sh -c "jq -e --arg k $newk '.p
 check "r2 no longer lists r1's old key" sh -c "! jq -e --arg k $k1 '.peers[] | select(.publicKey == \$k)' $T/n2/peers.json >/dev/null"
 expect_eq "subnet record of r1 carries the new key" "$(etcd_ctl get "/zl-cni/v1/zl-mesh/subnets/$s1" --print-value-only | jq -r .publicKey)" "$newk"
 
+echo "# one agent per node and network: a second refuses at once; leave refuses while one runs"
+capture '' timeout 20 ip netns exec "$ns" "$BUILD/zl-meshd" run "$T/n1/conflist" --no-device  # 124: it did not refuse
+expect_eq "a second agent for r1 exits 1" "$RC" "1"
+check "… naming the lock the first one holds" grep -q "another zl-meshd runs for network zl-mesh (it holds $T/n1/state/agent.lock)" "$T/stderr"
+check "the first agent still runs" kill -0 "${pids[1]}"
+capture '' ip netns exec "$ns" "$BUILD/zl-meshd" leave "$T/n1/conflist"
+expect_eq "leave of r1 while its agent runs exits 1" "$RC" "1"
+check "… saying its zl-meshd runs here" grep -q "node r1: its zl-meshd runs here" "$T/stderr"
+check "r1's node record is still in etcd" test -n "$(etcd_ctl get /zl-cni/v1/zl-mesh/nodes/r1 --print-value-only)"
+kill -KILL "${pids[1]}"
+wait_for 20 sh -c "! kill -0 ${pids[1]} 2>/dev/null"
+synced=$(grep -c 'in sync through' "$T/n1/log")
+start 1
+check "after a kill -9 a new agent for r1 starts and syncs (the kernel dropped the lock with the process)" \
+  wait_for 20 sh -c "[ \$(grep -c 'in sync through' $T/n1/log) -gt $synced ]"
+check "… and keeps running" kill -0 "${pids[1]}"
+
 echo "# no endpoint configured: detected from the default route, refused without one"
 conf 98
 jq 'del(.plugins[1].mesh.endpoint)' "$T/n98/conflist" >"$T/n98/c" && mv "$T/n98/c" "$T/n98/conflist"

@@ -175,3 +175,25 @@ TEST_CASE("files: write_file_atomic never writes through a symlink planted at it
   CHECK(*net::read_file(target) == "precious");
   CHECK(*net::read_file(path) == "new");
 }
+
+TEST_CASE("files: FileLock::try_acquire does not wait, and refuses a FIFO or symlink as the lock") {
+  TempDir d;
+  const std::string path = d.path + "/agent.lock";
+  auto held = net::FileLock::try_acquire(path);
+  REQUIRE(held.ok());
+  REQUIRE(held->has_value());
+  auto second = net::FileLock::try_acquire(path);  // another open file: flock says no at once
+  REQUIRE(second.ok());
+  CHECK_FALSE(second->has_value());
+  held->reset();
+  auto third = net::FileLock::try_acquire(path);
+  REQUIRE(third.ok());
+  CHECK(third->has_value());
+  const std::string fifo = d.path + "/fifo.lock", link = d.path + "/link.lock";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  REQUIRE(::symlink(path.c_str(), link.c_str()) == 0);
+  auto f = net::FileLock::try_acquire(fifo);
+  REQUIRE_FALSE(f.ok());
+  CHECK(test::contains(f.error().msg, "a FIFO"));
+  CHECK_FALSE(net::FileLock::try_acquire(link).ok());
+}

@@ -455,6 +455,13 @@ void Agent::reap(const View& v) {
 }
 
 int Agent::run(const volatile std::sig_atomic_t* stop) {
+  auto instance = lock_instance(cfg_.state_dir);  // before anything is touched
+  if (!instance || !*instance) {
+    net::log(instance ? "another zl-meshd runs for network " + cfg_.network + " (it holds " +
+                            instance_lock_file(cfg_.state_dir) + ")"
+                      : instance.error().msg);
+    return 1;
+  }
   auto key = net::load_or_create_key(cfg_.wg.private_key_file);
   if (!key) {
     net::log(key.error().msg);
@@ -498,6 +505,18 @@ int run_agent(const MeshConfig& cfg, const AgentOptions& o, const volatile std::
 }
 
 Status leave(const MeshConfig& cfg, const std::string& node, const AgentOptions& o) {
+  // This node's own agent is known to run by its lock, not only by its lease (which can lapse
+  // for a moment while the agent lives on); held through the leave so none starts meanwhile.
+  std::optional<net::FileLock> instance;
+  if (node == cfg.node) {
+    auto l = lock_instance(cfg.state_dir);
+    if (!l) return std::move(l).error();
+    if (!*l) {
+      return Error::make(cni::kErrInvalidConfig, "node " + node + ": its zl-meshd runs here (it holds " +
+                                                     instance_lock_file(cfg.state_dir) + "): stop it first");
+    }
+    instance = std::move(*l);
+  }
   auto e = Etcd::open(cfg.etcd);
   if (!e) return std::move(e).error();
   Keys keys{cfg.prefix};

@@ -72,6 +72,12 @@ Result<MeshPeer> read_peer(const JVal& v) {
 }  // namespace
 
 std::string state_file(const std::string& state_dir) { return state_dir + "/state.json"; }
+std::string instance_lock_file(const std::string& state_dir) { return state_dir + "/agent.lock"; }
+
+Result<std::optional<net::FileLock>> lock_instance(const std::string& state_dir) {
+  if (auto s = net::make_dirs(state_dir, 0700); !s) return std::move(s).error();
+  return net::FileLock::try_acquire(instance_lock_file(state_dir));
+}
 
 std::string peers_json(const std::vector<MeshPeer>& peers) {
   rapidjson::StringBuffer sb;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "libnet/core/file.h"
 #include "plugins/zl-wg/meshd/records.h"
 
 namespace zl::meshd {
@@ -31,6 +32,11 @@ struct LastKnown {
 };
 
 std::string state_file(const std::string& state_dir);  // <state_dir>/state.json
+std::string instance_lock_file(const std::string& state_dir);  // <state_dir>/agent.lock
+// Held by a running agent for its lifetime (the kernel drops it when the process dies, kill -9
+// included): a second agent for the same network refuses to start, and `leave` of this node
+// refuses while one runs. nullopt when someone holds it.
+Result<std::optional<net::FileLock>> lock_instance(const std::string& state_dir);
 std::string encode_state(const LastKnown& s);
 Result<LastKnown> decode_state(const std::string& text);
 // nullopt when the agent never ran here. Hostile-file rules: regular, ours, not writable by others.
