@@ -40,7 +40,8 @@ namespace detail {
 // Why the guard refused a document, if it did.
 enum class Refusal { kNone, kTooDeep, kSurrogate };
 // True when the decoded string holds an encoded UTF-16 surrogate (ED A0..BF xx): RapidJSON
-// lets "\ud800" or "\udc00" without its pair through as such bytes, which is not UTF-8.
+// refuses a high surrogate without its pair, but lets a lone low one ("\udc00") through as
+// such bytes, which are not UTF-8.
 bool has_surrogate(const char* s, size_t n);
 // Forwards SAX events to `inner`, refusing nesting beyond kMaxJsonDepth and strings that
 // decoded to something that is not UTF-8.

@@ -86,6 +86,12 @@ Result<std::optional<FileLock>> FileLock::try_acquire(const std::string& path) {
   return std::optional<FileLock>{std::move(l)};
 }
 
+bool FileLock::current(const std::string& path) const {
+  struct stat held {}, now {};
+  return fd_ && ::fstat(fd_.get(), &held) == 0 && ::stat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino &&
+         now.st_dev == held.st_dev;
+}
+
 Result<UniqueFd> open_regular(const std::string& path, const FileRules& rules, struct stat* st_out) {
   if (path.find('\0') != std::string::npos) return Error::from_errno(EINVAL, "a path with a NUL byte");
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused right after.

@@ -34,6 +34,9 @@ class FileLock {
   static Result<FileLock> acquire(const std::string& path);
   // Without waiting: nullopt when another holder has it (a running instance of a program).
   static Result<std::optional<FileLock>> try_acquire(const std::string& path);
+  // Whether `path` still names the file we locked (not deleted or replaced since): a holder
+  // for a long time checks it, since a new file there would let a second holder in.
+  bool current(const std::string& path) const;
 
  private:
   UniqueFd fd_;

@@ -99,6 +99,11 @@ capture '' ip netns exec "$ns" "$BUILD/zl-meshd" leave "$T/n1/conflist"
 expect_eq "leave of r1 while its agent runs exits 1" "$RC" "1"
 check "… saying its zl-meshd runs here" grep -q "node r1: its zl-meshd runs here" "$T/stderr"
 check "r1's node record is still in etcd" test -n "$(etcd_ctl get /zl-cni/v1/zl-mesh/nodes/r1 --print-value-only)"
+rm "$T/n1/state/agent.lock"  # a cleaner or an operator: the agent takes it again
+check "r1's agent notices its lock file was removed and locks a new one" \
+  wait_for 10 grep -q "agent.lock was removed or replaced: locked again" "$T/n1/log"
+capture '' timeout 20 ip netns exec "$ns" "$BUILD/zl-meshd" run "$T/n1/conflist" --no-device
+expect_eq "… so a second agent is still refused" "$RC" "1"
 kill -KILL "${pids[1]}"
 wait_for 20 sh -c "! kill -0 ${pids[1]} 2>/dev/null"
 synced=$(grep -c 'in sync through' "$T/n1/log")

@@ -185,6 +185,13 @@ TEST_CASE("files: FileLock::try_acquire does not wait, and refuses a FIFO or sym
   auto second = net::FileLock::try_acquire(path);  // another open file: flock says no at once
   REQUIRE(second.ok());
   CHECK_FALSE(second->has_value());
+  CHECK((*held)->current(path));
+  REQUIRE(::unlink(path.c_str()) == 0);  // deleted under its holder: no longer current
+  CHECK_FALSE((*held)->current(path));
+  auto after = net::FileLock::try_acquire(path);  // what a second holder would get: the holder must notice
+  REQUIRE(after.ok());
+  CHECK(after->has_value());
+  after->reset();
   held->reset();
   auto third = net::FileLock::try_acquire(path);
   REQUIRE(third.ok());

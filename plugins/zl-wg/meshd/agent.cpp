@@ -73,6 +73,7 @@ class Agent {
   void reap(const View& v);
   void failed(const Error& e);
   void save();
+  bool hold_instance();
 
   const MeshConfig& cfg_;
   AgentOptions opts_;
@@ -91,6 +92,7 @@ class Agent {
   std::set<std::string> logged_skips_;
   std::map<std::string, int64_t> down_since_;
   std::vector<wg::PeerName> names_;
+  std::optional<net::FileLock> instance_;  // one agent per network on this node
 };
 
 void Agent::failed(const Error& e) {
@@ -454,14 +456,23 @@ void Agent::reap(const View& v) {
   }
 }
 
-int Agent::run(const volatile std::sig_atomic_t* stop) {
-  auto instance = lock_instance(cfg_.state_dir);  // before anything is touched
-  if (!instance || !*instance) {
-    net::log(instance ? "another zl-meshd runs for network " + cfg_.network + " (it holds " +
-                            instance_lock_file(cfg_.state_dir) + ")"
-                      : instance.error().msg);
-    return 1;
+// The instance lock, taken (again, when its file was deleted or replaced under us); false when
+// another agent holds it, which then is the one agent for this network.
+bool Agent::hold_instance() {
+  auto l = lock_instance(cfg_.state_dir);
+  if (l && *l) {
+    if (instance_) net::log(instance_lock_file(cfg_.state_dir) + " was removed or replaced: locked again");
+    instance_ = std::move(*l);
+    return true;
   }
+  net::log(l ? "another zl-meshd runs for network " + cfg_.network + " (it holds " + instance_lock_file(cfg_.state_dir) +
+                   ")" + (instance_ ? ": this one stops" : "")
+             : l.error().msg);
+  return false;
+}
+
+int Agent::run(const volatile std::sig_atomic_t* stop) {
+  if (!hold_instance()) return 1;  // before anything is touched
   auto key = net::load_or_create_key(cfg_.wg.private_key_file);
   if (!key) {
     net::log(key.error().msg);
@@ -475,7 +486,12 @@ int Agent::run(const volatile std::sig_atomic_t* stop) {
     return 1;
   }
   etcd_ = std::move(*e);
+  int64_t lock_checked = now_ms();
   while (!*stop) {
+    if (now_ms() - lock_checked >= 2000) {
+      lock_checked = now_ms();
+      if (!instance_->current(instance_lock_file(cfg_.state_dir)) && !hold_instance()) return 1;
+    }
     if (!online_) {
       if (now_ms() < retry_at_) {
         ::poll(nullptr, 0, 100);
