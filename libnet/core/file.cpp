@@ -49,12 +49,19 @@ Result<DirLock> DirLock::acquire(const std::string& dir) {
   return l;
 }
 
+// Whether `path` names the file open as `fd` (not unlinked or replaced by another since).
+static bool names_file(const std::string& path, int fd) {
+  struct stat held {}, now {};
+  return ::fstat(fd, &held) == 0 && ::stat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino &&
+         now.st_dev == held.st_dev;
+}
+
 // The lock file at `path`, locked; an empty fd when `wait` is false and another holder has it.
 static Result<UniqueFd> lock_file(const std::string& path, bool wait) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
     if (!fd) return Error::from_errno(errno, "open lock " + path);
-    struct stat held {}, now {};
+    struct stat held {};
     if (::fstat(fd.get(), &held) != 0) return Error::from_errno(errno, "stat lock " + path);
     if (!S_ISREG(held.st_mode)) return Error::from_errno(EINVAL, "lock " + path + ": " + type_name(held.st_mode));
     if (wait) {
@@ -64,7 +71,7 @@ static Result<UniqueFd> lock_file(const std::string& path, bool wait) {
       return Error::from_errno(errno, "lock " + path);
     }
     // Locked, but maybe a file someone had already unlinked or replaced: then take the new one.
-    if (::stat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino && now.st_dev == held.st_dev) return fd;
+    if (names_file(path, fd.get())) return fd;
   }
   return Error::from_errno(EAGAIN, "lock " + path + ": keeps being replaced");
 }
@@ -86,11 +93,7 @@ Result<std::optional<FileLock>> FileLock::try_acquire(const std::string& path) {
   return std::optional<FileLock>{std::move(l)};
 }
 
-bool FileLock::current(const std::string& path) const {
-  struct stat held {}, now {};
-  return fd_ && ::fstat(fd_.get(), &held) == 0 && ::stat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino &&
-         now.st_dev == held.st_dev;
-}
+bool FileLock::current(const std::string& path) const { return fd_ && names_file(path, fd_.get()); }
 
 Result<UniqueFd> open_regular(const std::string& path, const FileRules& rules, struct stat* st_out) {
   if (path.find('\0') != std::string::npos) return Error::from_errno(EINVAL, "a path with a NUL byte");

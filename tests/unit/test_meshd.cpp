@@ -106,6 +106,9 @@ TEST_CASE("meshd records: round trips, and hostile values refused") {
   CHECK(!decode_node(R"({"publicKey":")" + net::key_to_base64(key(3)) + R"(","persistentKeepalive":"25"})").ok());
   CHECK(!decode_subnet(R"({"node":"","publicKey":"x"})").ok());
   CHECK(!decode_cluster(R"({"clusterCIDR":"10.244.0.0/16","subnetLength":99})").ok());
+  // The same bounds as mesh.subnetLength in a conflist: no /31 or /121 node subnets.
+  CHECK(!decode_cluster(R"({"clusterCIDR":"10.244.0.0/16","subnetLength":31})").ok());
+  CHECK(!decode_cluster(R"({"clusterCIDR":"10.244.0.0/16","clusterCIDRv6":"fd00::/48","subnetLengthV6":121})").ok());
   CHECK(!decode_cluster(R"({"clusterCIDR":"fd10:244::/56","subnetLengthV6":64})").ok());  // found by fuzz_meshd
   CHECK(!decode_cluster(R"({"clusterCIDR":"10.244.0.0/16","clusterCIDRv6":"10.0.0.0/8"})").ok());
   auto defaults = decode_cluster(R"({"clusterCIDR":"10.0.0.0/26","clusterCIDRv6":"fd00::/80"})");

@@ -107,16 +107,16 @@ Status parse_spaces(const JVal& m, MeshConfig& out) {
   auto v4 = pod_space(m, "clusterCIDR", AF_INET);
   if (!v4) return std::move(v4).error();
   out.cluster_cidr = *v4;
-  auto len = cni::get_int(m, "subnetLength", "mesh.subnetLength", out.cluster_cidr.len, 30);
+  auto len = subnet_length(m, "subnetLength", "mesh.subnetLength", out.cluster_cidr);
   if (!len) return std::move(len).error();
-  out.subnet_len = static_cast<int>(len->value_or(std::max(24, out.cluster_cidr.len)));
+  out.subnet_len = *len;
   if (cni::member(m, "clusterCIDRv6")) {
     auto v6 = pod_space(m, "clusterCIDRv6", AF_INET6);
     if (!v6) return std::move(v6).error();
     out.cluster_cidr6 = *v6;
-    auto l6 = cni::get_int(m, "subnetLengthV6", "mesh.subnetLengthV6", v6->len, 120);
+    auto l6 = subnet_length(m, "subnetLengthV6", "mesh.subnetLengthV6", *v6);
     if (!l6) return std::move(l6).error();
-    out.subnet_len6 = static_cast<int>(l6->value_or(std::max(64, v6->len)));
+    out.subnet_len6 = *l6;
   }
   return {};
 }

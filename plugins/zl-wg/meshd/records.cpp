@@ -87,6 +87,13 @@ std::string encode(const NodeRecord& r) {
   return cni::buffer_text(sb);
 }
 
+Result<int> subnet_length(const JVal& obj, std::string_view key, std::string_view path, const net::IpNet& space) {
+  const bool v4 = space.addr.is_v4();
+  auto len = cni::get_int(obj, key, path, space.len, v4 ? 30 : 120);
+  if (!len) return std::move(len).error();
+  return static_cast<int>(len->value_or(std::max(v4 ? 24 : 64, space.len)));
+}
+
 Result<ClusterRecord> decode_cluster(const std::string& value) {
   auto doc = parse_record(value, "config");
   if (!doc) return std::move(doc).error();
@@ -96,18 +103,17 @@ Result<ClusterRecord> decode_cluster(const std::string& value) {
   if (!c4) return std::move(c4).error();
   if (!c4->addr.is_v4()) return bad("clusterCIDR: not IPv4");
   r.cidr = *c4;
-  // Defaults as the agent's config has them, so a record without lengths means the same.
-  auto len = cni::get_int(o, "subnetLength", "subnetLength", r.cidr.len, 32);
+  auto len = subnet_length(o, "subnetLength", "subnetLength", r.cidr);
   if (!len) return std::move(len).error();
-  r.len = static_cast<int>(len->value_or(std::max(24, r.cidr.len)));
+  r.len = *len;
   if (cni::member(o, "clusterCIDRv6")) {
     auto c6 = get_prefix(o, "clusterCIDRv6");
     if (!c6) return std::move(c6).error();
     if (c6->addr.is_v4()) return bad("clusterCIDRv6: not IPv6");
     r.cidr6 = *c6;
-    auto l6 = cni::get_int(o, "subnetLengthV6", "subnetLengthV6", c6->len, 128);
+    auto l6 = subnet_length(o, "subnetLengthV6", "subnetLengthV6", *c6);
     if (!l6) return std::move(l6).error();
-    r.len6 = static_cast<int>(l6->value_or(std::max(64, c6->len)));
+    r.len6 = *l6;
   }
   return r;
 }

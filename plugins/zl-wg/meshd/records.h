@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "libcni/json.h"
 #include "libnet/core/ip.h"
 #include "libnet/wireguard/keys.h"
 #include "libnet/wireguard/wireguard.h"
@@ -85,6 +86,11 @@ struct Self {
   net::Key public_key{};
   ClusterRecord cluster;
 };
+
+// The per-node subnet length `key` of `obj` for the pod space `space`: from the space's own
+// length to /30 (IPv4) or /120 (IPv6), leaving room for a gateway and pods; when absent /24 or
+// /64 (the space itself if it is smaller). The agent's config and the config record share it.
+Result<int> subnet_length(const cni::JVal& obj, std::string_view key, std::string_view path, const net::IpNet& space);
 
 // A node name: 1-63 of [A-Za-z0-9._-] (a key component, a log word, never a path).
 bool valid_node_name(const std::string& name);
